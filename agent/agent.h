@@ -1,0 +1,33 @@
+/*
+ * agent/agent.h
+ *
+ * og-agent run: the node agent's main loop. It reports the node's observed state to the
+ * arbiter every heartbeat and applies the desired state it gets back.
+ */
+#ifndef OG_AGENT_AGENT_H
+#define OG_AGENT_AGENT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/model.h"
+
+struct agent_config {
+    char node[PROTO_NODE_MAX + 1]; /* this node's name */
+    char arbiter[512];             /* base URL of the arbiter */
+    char root[PATH_MAX];           /* hostpath root holding every member's directories */
+    char socket[PATH_MAX];         /* ops socket path */
+    char engine[16];               /* "postgresql" or "opengauss" */
+    char bindir[PATH_MAX];         /* the engine's binaries */
+    char db_user[64];              /* OS user that owns and runs the instances */
+    uint64_t heartbeat_ms;
+    uint64_t probe_interval_ms;
+    char log_level[16];
+    bool log_text;
+};
+
+/* Runs the agent until SIGTERM/SIGINT; returns an exit code from common/exitcode.h. */
+int agent_run(const struct agent_config *cfg);
+
+#endif
