@@ -2,7 +2,8 @@
  * arbiter/main.c
  *
  * Layer: shell. og-arbiter's command line: `serve` runs the daemon; the operator commands
- * (status, switchover, failover, maintenance) arrive with the REST API they call.
+ * (status, switchover, failover, maintenance, apply) are clients of its REST API
+ * (arbiter/cli.h).
  */
 #include <curl/curl.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arbiter/cli.h"
 #include "arbiter/server.h"
 #include "common/cfg.h"
 #include "common/exitcode.h"
@@ -59,10 +61,12 @@ static int cmd_serve(int argc, char *argv[])
         return EXIT_OK;
     }
     if (r < 0 || argi < argc) {
-        for (unsigned i = 0; i < errs.n; i++)
+        for (unsigned i = 0; i < errs.n; i++) {
             fprintf(stderr, "og-arbiter serve: %s\n", errs.msg[i]);
-        if (r == 0)
+        }
+        if (r == 0) {
             fprintf(stderr, "og-arbiter serve: unexpected argument '%s'\n", argv[argi]);
+        }
         fprintf(stderr, "Try 'og-arbiter serve --help'.\n");
         return EXIT_BAD_ARGS;
     }
@@ -80,6 +84,11 @@ int main(int argc, char *argv[])
 {
     static const struct cfg_command cmds[] = {
             {"serve", "run the arbiter daemon", cmd_serve},
+            {"status", "show the members of the clusters", cli_status},
+            {"switchover", "planned change of primary", cli_switchover},
+            {"failover", "manual failover (the primary is gone)", cli_failover},
+            {"maintenance", "turn maintenance on or off", cli_maintenance},
+            {"apply", "declare or update a cluster from a JSON spec (local mode)", cli_apply},
     };
     int code;
 

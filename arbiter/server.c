@@ -1,11 +1,19 @@
 /*
  * arbiter/server.c
  *
- * Layer: shell. The arbiter's loop and its REST handlers. The loop thread is the only owner
- * of the store; handlers run on libmicrohttpd's connection threads, validate their input
- * there (pure decoding), then hand a command to the loop through a queue and an eventfd and
- * wait for its answer. Reads (agent list) come from a mirror the loop publishes under the
- * mutex, so a slow disk never blocks a GET.
+ * Layer: shell. The arbiter's loop and its REST handlers (STYLE.md "Threads"). The loop
+ * thread alone owns the store and the world (arbiter/world.h). Handlers run on
+ * libmicrohttpd's connection threads: they decode and validate their input there (pure
+ * work: reports, specs, bodies), queue a command and wake the loop through an eventfd, and
+ * wait for its answer. GETs read the snapshot the loop publishes under the mutex after every
+ * step, so a slow disk never blocks them.
+ *
+ * Orders reach agents at once: a report whose known_generation equals its node's current
+ * generation is held (long poll) until the generation changes, its wait_ms passes, or the
+ * arbiter stops; every publish broadcasts the condition variable, so a decision triggered
+ * by one node's report wakes the other nodes' held requests in the same step. A timer
+ * re-evaluates every cluster every SERVER_TICK_MS, so silent agents are noticed without
+ * any report arriving.
  */
 #include "arbiter/server.h"
 
@@ -20,10 +28,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arbiter/decide.h"
+#include "arbiter/spec.h"
 #include "arbiter/store.h"
+#include "arbiter/world.h"
+#include "arbiter/world_cmd.h"
 #include "common/clock.h"
 #include "common/exitcode.h"
 #include "common/http.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/signals.h"
@@ -31,52 +44,85 @@
 #include "proto/desired.h"
 #include "proto/report.h"
 
-/* How long a handler waits for the loop before answering 503. */
-#define SERVER_CMD_TIMEOUT_MS 10000
+#define SERVER_CMD_TIMEOUT_MS 10000 /* a handler's wait for the loop before answering 503 */
+#define SERVER_TICK_MS        100   /* re-evaluation of every cluster */
+#define SERVER_HISTORY_LIMIT  100   /* default ?limit of GET history */
 
-enum server_cmd_kind { SERVER_CMD_UNKNOWN = 0, SERVER_CMD_REPORT, _SERVER_CMD_MAX };
+enum server_cmd_kind {
+    SERVER_CMD_UNKNOWN = 0,
+    SERVER_CMD_REPORT,
+    SERVER_CMD_PUT,
+    SERVER_CMD_DELETE,
+    SERVER_CMD_SWITCHOVER,
+    SERVER_CMD_FAILOVER,
+    SERVER_CMD_MAINTENANCE,
+    SERVER_CMD_HISTORY,
+    _SERVER_CMD_MAX
+};
 
 /* A command from a handler to the loop; freed by whichever side finishes last. */
 struct server_cmd {
     enum server_cmd_kind kind;
-    struct proto_report *report; /* owned */
-    char *report_json;           /* owned: the validated text as stored */
+    struct proto_report *report; /* REPORT, owned */
+    char *text;                  /* REPORT: the report as stored; PUT: the spec; owned */
+    struct spec *spec;           /* PUT, owned */
+    char ns[PROTO_NAME_MAX + 1];
+    char name[PROTO_NAME_MAX + 1];
+    char target[PROTO_NAME_MAX + 1]; /* SWITCHOVER, FAILOVER */
+    bool enabled;                    /* MAINTENANCE */
+    uint32_t limit;                  /* HISTORY */
     bool done;
     bool abandoned; /* the handler gave up waiting: the loop frees the command */
-    int rc;
+    int rc;         /* REPORT */
     char error[ERRBUF_SIZE];
-    char *answer; /* owned: JSON text for the handler to send */
+    struct world_cmd_answer answer; /* the other commands */
     struct server_cmd *next;
 };
 
 struct server {
     const struct arbiter_config *cfg;
     struct store *store;
+    struct world *world;
     struct http_server *http;
     int wake_fd;
 
     pthread_mutex_t mu; /* guards everything below */
     pthread_cond_t cond;
     struct server_cmd *queue_head, *queue_tail;
-    struct store_agent *agents; /* mirror of the agents table, published by the loop */
-    uint32_t n_agents;
+    struct world_snapshot *snap; /* published by the loop, read by handlers */
     bool ready;
     bool stopping;
 };
 
 static void server_cmd_free(struct server_cmd *c)
 {
-    if (!c)
+    if (!c) {
         return;
+    }
     free(c->report);
-    free(c->report_json);
-    free(c->answer);
+    free(c->text);
+    free(c->spec);
+    world_cmd_answer_done(&c->answer);
     free(c);
 }
 
-static uint64_t server_wall_ms(void)
+static struct server_cmd *server_cmd_new(enum server_cmd_kind kind)
 {
-    return clock_wall_ms();
+    struct server_cmd *c = xcalloc(1, sizeof(*c));
+
+    c->kind = kind;
+    return c;
+}
+
+static void server_deadline(struct timespec *ts, uint64_t ms)
+{
+    (void) clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t) (ms / 1000);
+    ts->tv_nsec += (long) (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
 }
 
 /* Hands c to the loop and waits for it; returns with c answered, or -ETIMEDOUT/-ECANCELED. */
@@ -84,25 +130,26 @@ static int server_submit(struct server *s, struct server_cmd *c)
 {
     uint64_t one = 1;
     struct timespec deadline;
-    int r = 0;
+    int r;
 
-    (void) clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += SERVER_CMD_TIMEOUT_MS / 1000;
+    server_deadline(&deadline, SERVER_CMD_TIMEOUT_MS);
     pthread_mutex_lock(&s->mu);
     if (s->stopping) {
         pthread_mutex_unlock(&s->mu);
         return -ECANCELED;
     }
-    if (s->queue_tail)
+    if (s->queue_tail) {
         s->queue_tail->next = c;
-    else
+    } else {
         s->queue_head = c;
+    }
     s->queue_tail = c;
-    if (write(s->wake_fd, &one, sizeof(one)) < 0)
-        r = -errno; /* the counter cannot overflow in practice; the loop also polls */
+    /* The counter cannot overflow in practice, and the loop also wakes on its timer. */
+    (void) !write(s->wake_fd, &one, sizeof(one));
     while (!c->done && !s->stopping) {
-        if (pthread_cond_timedwait(&s->cond, &s->mu, &deadline) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&s->cond, &s->mu, &deadline) == ETIMEDOUT) {
             break;
+        }
     }
     if (!c->done) {
         c->abandoned = true;
@@ -113,6 +160,34 @@ static int server_submit(struct server *s, struct server_cmd *c)
     pthread_mutex_unlock(&s->mu);
     return r;
 }
+
+/* Submits c and turns a failure to reach the loop into a 503; true when c was answered. */
+static bool server_submit_or_503(struct server *s, struct server_cmd *c, struct http_response *resp)
+{
+    int r = server_submit(s, c);
+
+    if (r < 0) {
+        http_response_error(resp, 503, "arbiter busy: %s",
+                            r == -ECANCELED ? "shutting down" : "timed out");
+        /* An abandoned command is the loop's to free. */
+        return false;
+    }
+    return true;
+}
+
+/* Sends a world_cmd answer as the response and frees the command. */
+static void server_send_answer(struct server_cmd *c, struct http_response *resp)
+{
+    if (c->answer.status >= 400 || !c->answer.body) {
+        http_response_error(resp, c->answer.status ? c->answer.status : 500, "%s", c->answer.error);
+    } else {
+        http_response_json(resp, c->answer.status, c->answer.body);
+        c->answer.body = NULL;
+    }
+    server_cmd_free(c);
+}
+
+/* ---- handlers: health, agents ------------------------------------------------------ */
 
 static void server_handle_healthz(const struct http_request *req, struct http_response *resp,
                                   void *userdata)
@@ -158,15 +233,19 @@ static void server_handle_agents(const struct http_request *req, struct http_res
                                  void *userdata)
 {
     struct server *s = userdata;
-    uint64_t now = server_wall_ms();
+    uint64_t now = clock_wall_ms();
     cJSON *arr = cJSON_CreateArray();
     char when[32];
 
     (void) req;
     pthread_mutex_lock(&s->mu);
-    for (uint32_t i = 0; i < s->n_agents; i++) {
-        const struct store_agent *a = &s->agents[i];
-        cJSON *o = cJSON_CreateObject();
+    for (uint32_t i = 0; s->snap && i < s->snap->n_nodes; i++) {
+        const struct store_agent *a = &s->snap->nodes[i].agent;
+        cJSON *o;
+        if (!s->snap->nodes[i].has_agent) {
+            continue;
+        }
+        o = cJSON_CreateObject();
         server_format_time(a->last_seen_wall_ms, when, sizeof(when));
         cJSON_AddStringToObject(o, "node", a->node);
         cJSON_AddStringToObject(o, "agent_id", a->agent_id);
@@ -182,15 +261,61 @@ static void server_handle_agents(const struct http_request *req, struct http_res
     http_response_json(resp, 200, arr);
 }
 
+/* ---- handler: report (long poll) --------------------------------------------------- */
+
+/* The node's entry in the published snapshot, or NULL; call under s->mu. */
+static const struct world_snap_node *server_snap_node(const struct server *s, const char *node)
+{
+    for (uint32_t i = 0; s->snap && i < s->snap->n_nodes; i++) {
+        if (str_eq(s->snap->nodes[i].node, node)) {
+            return &s->snap->nodes[i];
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Waits while node's generation equals known (up to wait_ms, capped by the node's hold
+ * cap) and returns a copy of its desired state, or NULL when there is none.
+ */
+static char *server_hold(struct server *s, const char *node, uint64_t known, uint32_t wait_ms)
+{
+    const struct world_snap_node *n;
+    struct timespec deadline;
+    char *answer = NULL;
+
+    pthread_mutex_lock(&s->mu);
+    n = server_snap_node(s, node);
+    if (n && wait_ms > 0 && n->generation == known) {
+        uint32_t cap = n->hold_cap_ms < wait_ms ? n->hold_cap_ms : wait_ms;
+        server_deadline(&deadline, cap);
+        while (!s->stopping && n && n->generation == known) {
+            if (pthread_cond_timedwait(&s->cond, &s->mu, &deadline) == ETIMEDOUT) {
+                break;
+            }
+            n = server_snap_node(s, node); /* the snapshot may have been replaced */
+        }
+        n = server_snap_node(s, node);
+    }
+    if (n && n->answer) {
+        answer = xstrdup(n->answer);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return answer;
+}
+
 static void server_handle_report(const struct http_request *req, struct http_response *resp,
                                  void *userdata)
 {
     struct server *s = userdata;
-    struct server_cmd *c = xcalloc(1, sizeof(*c));
+    struct server_cmd *c = server_cmd_new(SERVER_CMD_REPORT);
     struct errbuf eb = {{0}};
+    char node[PROTO_NODE_MAX + 1];
+    uint64_t known;
+    uint32_t wait_ms;
+    char *answer;
     int r;
 
-    c->kind = SERVER_CMD_REPORT;
     c->report = xcalloc(1, sizeof(*c->report));
     r = proto_report_decode(req->body, req->body_len, c->report, &eb);
     if (r < 0) {
@@ -200,22 +325,284 @@ static void server_handle_report(const struct http_request *req, struct http_res
         server_cmd_free(c);
         return;
     }
-    c->report_json = proto_report_encode(c->report);
-    r = server_submit(s, c);
-    if (r < 0) {
-        http_response_error(resp, 503, "arbiter busy: %s",
-                            r == -ECANCELED ? "shutting down" : "timed out");
-        /* An abandoned command is the loop's to free. */
+    c->text = proto_report_encode(c->report);
+    (void) str_copy(node, sizeof(node), c->report->node);
+    known = c->report->known_generation;
+    wait_ms = c->report->wait_ms > PROTO_WAIT_MAX_MS ? PROTO_WAIT_MAX_MS : c->report->wait_ms;
+    if (!server_submit_or_503(s, c, resp)) {
         return;
     }
     if (c->rc < 0) {
         http_response_error(resp, 500, "%s", c->error);
-    } else {
-        resp->status = 200;
-        resp->body = c->answer;
-        c->answer = NULL;
+        server_cmd_free(c);
+        return;
     }
     server_cmd_free(c);
+    answer = server_hold(s, node, known, wait_ms);
+    if (!answer) {
+        http_response_error(resp, 500, "no valid desired state for node %s (see the log)", node);
+        return;
+    }
+    resp->status = 200;
+    resp->body = answer;
+}
+
+/* ---- handlers: clusters (reads) ---------------------------------------------------- */
+
+static const struct world_snap_cluster *server_snap_cluster(const struct server *s, const char *ns,
+                                                            const char *name)
+{
+    for (uint32_t i = 0; s->snap && i < s->snap->n_clusters; i++) {
+        if (str_eq(s->snap->clusters[i].ns, ns) && str_eq(s->snap->clusters[i].name, name)) {
+            return &s->snap->clusters[i];
+        }
+    }
+    return NULL;
+}
+
+static void server_handle_list(const struct http_request *req, struct http_response *resp,
+                               void *userdata)
+{
+    struct server *s = userdata;
+    size_t len = 2, off = 0;
+    char *body;
+
+    (void) req;
+    pthread_mutex_lock(&s->mu);
+    for (uint32_t i = 0; s->snap && i < s->snap->n_clusters; i++) {
+        len += strlen(s->snap->clusters[i].view) + 1;
+    }
+    body = xmalloc(len + 1);
+    body[off++] = '[';
+    for (uint32_t i = 0; s->snap && i < s->snap->n_clusters; i++) {
+        size_t n = strlen(s->snap->clusters[i].view);
+        if (i > 0) {
+            body[off++] = ',';
+        }
+        memcpy(body + off, s->snap->clusters[i].view, n);
+        off += n;
+    }
+    pthread_mutex_unlock(&s->mu);
+    body[off++] = ']';
+    body[off] = '\0';
+    resp->status = 200;
+    resp->body = body;
+}
+
+static void server_handle_get(const struct http_request *req, struct http_response *resp,
+                              void *userdata)
+{
+    struct server *s = userdata;
+    const char *ns = http_request_param(req, "ns"), *name = http_request_param(req, "name");
+    const struct world_snap_cluster *c;
+    char *view = NULL;
+
+    pthread_mutex_lock(&s->mu);
+    c = server_snap_cluster(s, ns, name);
+    if (c) {
+        view = xstrdup(c->view);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!view) {
+        http_response_error(resp, 404, "cluster %s/%s not found", ns, name);
+        return;
+    }
+    resp->status = 200;
+    resp->body = view;
+}
+
+static void server_handle_credentials(const struct http_request *req, struct http_response *resp,
+                                      void *userdata)
+{
+    struct server *s = userdata;
+    const char *ns = http_request_param(req, "ns"), *name = http_request_param(req, "name");
+    const struct world_snap_cluster *c;
+    cJSON *o = NULL;
+
+    pthread_mutex_lock(&s->mu);
+    c = server_snap_cluster(s, ns, name);
+    if (c) {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "user", "postgres");
+        cJSON_AddStringToObject(o, "password", c->password);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!o) {
+        http_response_error(resp, 404, "cluster %s/%s not found", ns, name);
+        return;
+    }
+    http_response_json(resp, 200, o);
+}
+
+/* ---- handlers: clusters (commands) ------------------------------------------------- */
+
+/* A command on cluster {ns}/{name}; NULL (and a 404) when the names cannot be one. */
+static struct server_cmd *server_cluster_cmd(const struct http_request *req,
+                                             enum server_cmd_kind kind, struct http_response *resp)
+{
+    const char *ns = http_request_param(req, "ns"), *name = http_request_param(req, "name");
+    struct server_cmd *c = server_cmd_new(kind);
+
+    if (str_copy(c->ns, sizeof(c->ns), ns) < 0 || str_copy(c->name, sizeof(c->name), name) < 0) {
+        http_response_error(resp, 404, "cluster %s/%s not found", ns, name);
+        server_cmd_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void server_run_cmd(struct server *s, struct server_cmd *c, struct http_response *resp)
+{
+    if (server_submit_or_503(s, c, resp)) {
+        server_send_answer(c, resp);
+    }
+}
+
+static void server_handle_put(const struct http_request *req, struct http_response *resp,
+                              void *userdata)
+{
+    struct server_cmd *c = server_cluster_cmd(req, SERVER_CMD_PUT, resp);
+    struct errbuf eb = {{0}};
+    int r;
+
+    if (!c) {
+        return;
+    }
+    c->spec = xcalloc(1, sizeof(*c->spec));
+    r = spec_parse(req->body, req->body_len, c->spec, &eb);
+    if (r < 0) {
+        http_response_error(resp, r == -EBADMSG ? 400 : 422, "%s%s",
+                            r == -EBADMSG ? "invalid JSON: " : "", eb.msg);
+        server_cmd_free(c);
+        return;
+    }
+    c->text = xstrndup(req->body, req->body_len);
+    server_run_cmd(userdata, c, resp);
+}
+
+static void server_handle_delete(const struct http_request *req, struct http_response *resp,
+                                 void *userdata)
+{
+    struct server_cmd *c = server_cluster_cmd(req, SERVER_CMD_DELETE, resp);
+
+    if (c) {
+        server_run_cmd(userdata, c, resp);
+    }
+}
+
+static void server_handle_history(const struct http_request *req, struct http_response *resp,
+                                  void *userdata)
+{
+    struct server_cmd *c = server_cluster_cmd(req, SERVER_CMD_HISTORY, resp);
+    const char *limit = http_request_query(req, "limit");
+
+    if (!c) {
+        return;
+    }
+    c->limit = SERVER_HISTORY_LIMIT;
+    if (limit && str_to_u32(limit, 1, WORLD_CMD_HISTORY_MAX, &c->limit) < 0) {
+        http_response_error(resp, 400, "limit: expected integer in 1..%d, got \"%s\"",
+                            WORLD_CMD_HISTORY_MAX, limit);
+        server_cmd_free(c);
+        return;
+    }
+    server_run_cmd(userdata, c, resp);
+}
+
+/*
+ * The body of switchover and failover: empty, or {"target": "<member>"} (the key optional).
+ * 0, or the HTTP status of the error (400 malformed, 422 unknown key or bad name).
+ */
+static int server_parse_target(const struct http_request *req, char *target, size_t size,
+                               struct errbuf *eb)
+{
+    cJSON *obj = NULL;
+    int status = 0;
+
+    target[0] = '\0';
+    if (req->body_len == 0) {
+        return 0;
+    }
+    if (json_parse_object(req->body, req->body_len, 0, &obj, eb) < 0) {
+        return 400;
+    }
+    for (const cJSON *c = obj->child; c && status == 0; c = c->next) {
+        if (!str_eq(c->string, "target")) {
+            errbuf_set(eb, "%s: unknown field", c->string);
+            status = 422;
+        }
+    }
+    if (status == 0 && json_get_str(obj, NULL, "target", false, target, size, eb) < 0) {
+        status = 400;
+    }
+    if (status == 0 && !str_is_empty(target) &&
+        json_expect(eb, NULL, "target", str_is_dns_label(target), "a member name (DNS-1123 label)",
+                    target) < 0) {
+        status = 422;
+    }
+    cJSON_Delete(obj);
+    return status;
+}
+
+static void server_handle_promote(const struct http_request *req, struct http_response *resp,
+                                  void *userdata, enum server_cmd_kind kind)
+{
+    struct server_cmd *c = server_cluster_cmd(req, kind, resp);
+    struct errbuf eb = {{0}};
+    int status;
+
+    if (!c) {
+        return;
+    }
+    status = server_parse_target(req, c->target, sizeof(c->target), &eb);
+    if (status != 0) {
+        http_response_error(resp, status, "%s", eb.msg);
+        server_cmd_free(c);
+        return;
+    }
+    server_run_cmd(userdata, c, resp);
+}
+
+static void server_handle_switchover(const struct http_request *req, struct http_response *resp,
+                                     void *userdata)
+{
+    server_handle_promote(req, resp, userdata, SERVER_CMD_SWITCHOVER);
+}
+
+static void server_handle_failover(const struct http_request *req, struct http_response *resp,
+                                   void *userdata)
+{
+    server_handle_promote(req, resp, userdata, SERVER_CMD_FAILOVER);
+}
+
+static void server_handle_maintenance(const struct http_request *req, struct http_response *resp,
+                                      void *userdata)
+{
+    struct server_cmd *c = server_cluster_cmd(req, SERVER_CMD_MAINTENANCE, resp);
+    struct errbuf eb = {{0}};
+    cJSON *obj = NULL;
+    int status = 0;
+
+    if (!c) {
+        return;
+    }
+    if (json_parse_object(req->body, req->body_len, 0, &obj, &eb) < 0 ||
+        json_get_bool(obj, NULL, "enabled", &c->enabled, &eb) < 0) {
+        status = 400;
+    }
+    for (const cJSON *j = obj ? obj->child : NULL; j && status == 0; j = j->next) {
+        if (!str_eq(j->string, "enabled")) {
+            errbuf_set(&eb, "%s: unknown field", j->string);
+            status = 422;
+        }
+    }
+    cJSON_Delete(obj);
+    if (status != 0) {
+        http_response_error(resp, status, "%s", eb.msg);
+        server_cmd_free(c);
+        return;
+    }
+    server_run_cmd(userdata, c, resp);
 }
 
 static const struct http_route server_routes[] = {
@@ -223,93 +610,123 @@ static const struct http_route server_routes[] = {
         {"GET", "/readyz", server_handle_readyz},
         {"GET", "/api/v1/agents", server_handle_agents},
         {"POST", "/api/v1/report", server_handle_report},
+        {"GET", "/api/v1/clusters", server_handle_list},
+        {"GET", "/api/v1/clusters/{ns}/{name}", server_handle_get},
+        {"PUT", "/api/v1/clusters/{ns}/{name}", server_handle_put},
+        {"DELETE", "/api/v1/clusters/{ns}/{name}", server_handle_delete},
+        {"GET", "/api/v1/clusters/{ns}/{name}/history", server_handle_history},
+        {"GET", "/api/v1/clusters/{ns}/{name}/credentials", server_handle_credentials},
+        {"POST", "/api/v1/clusters/{ns}/{name}/switchover", server_handle_switchover},
+        {"POST", "/api/v1/clusters/{ns}/{name}/failover", server_handle_failover},
+        {"PUT", "/api/v1/clusters/{ns}/{name}/maintenance", server_handle_maintenance},
 };
 
-/* Replaces the agent's row in the mirror (sorted by node), under the mutex. */
-static void server_mirror_agent(struct server *s, const struct store_agent *a)
-{
-    uint32_t i;
+/* ---- the loop ---------------------------------------------------------------------- */
 
-    pthread_mutex_lock(&s->mu);
-    for (i = 0; i < s->n_agents; i++) {
-        int cmp = strcmp(s->agents[i].node, a->node);
-        if (cmp == 0) {
-            s->agents[i] = *a;
-            pthread_mutex_unlock(&s->mu);
-            return;
-        }
-        if (cmp > 0)
-            break;
-    }
-    s->agents = xrealloc(s->agents, (s->n_agents + 1) * sizeof(*s->agents));
-    memmove(&s->agents[i + 1], &s->agents[i], (s->n_agents - i) * sizeof(*s->agents));
-    s->agents[i] = *a;
-    s->n_agents++;
-    pthread_mutex_unlock(&s->mu);
-}
-
-static void server_run_report(struct server *s, struct server_cmd *c)
+static void server_run_report(struct server *s, struct server_cmd *c, uint64_t now_ms)
 {
-    const struct proto_report *rep = c->report;
-    struct store_agent a = {0};
-    struct proto_desired *d;
     struct errbuf eb = {{0}};
-    int r;
+    int r = world_report(s->world, c->report, c->text, now_ms, &eb);
 
-    (void) str_copy(a.node, sizeof(a.node), rep->node);
-    (void) str_copy(a.agent_id, sizeof(a.agent_id), rep->agent_id);
-    a.seq = rep->seq;
-    a.last_seen_wall_ms = server_wall_ms();
-    a.instances = rep->n_instances;
-    r = store_agent_save(s->store, &a, c->report_json, &eb);
     if (r < 0) {
-        c->rc = log_error_errno(r, &eb, "storing report of node %s failed", rep->node);
+        c->rc = slog_error_errno(LOG_CTX({"node", c->report->node}), r, &eb,
+                                 "storing the report of node %s failed", c->report->node);
         (void) str_copy(c->error, sizeof(c->error), eb.msg);
         return;
     }
-    server_mirror_agent(s, &a);
-    log_debug("report from node %s seq %llu (%u instances)", rep->node,
-              (unsigned long long) rep->seq, rep->n_instances);
-
-    /* No cluster is placed on any node yet: the desired state is empty. */
-    d = xcalloc(1, sizeof(*d));
-    proto_desired_init(d);
-    (void) str_copy(d->node, sizeof(d->node), rep->node);
-    d->heartbeat_ms = (uint32_t) s->cfg->heartbeat_ms;
-    c->answer = proto_desired_encode(d);
-    free(d);
+    log_debug("report from node %s seq %llu (%u instances)", c->report->node,
+              (unsigned long long) c->report->seq, c->report->n_instances);
 }
 
-/* Takes every queued command and runs it, answering each waiting handler. */
-static void server_drain_queue(struct server *s)
+static void server_run(struct server *s, struct server_cmd *c, uint64_t now_ms)
 {
-    struct server_cmd *list, *next;
+    switch (c->kind) {
+    case SERVER_CMD_REPORT:
+        server_run_report(s, c, now_ms);
+        break;
+    case SERVER_CMD_PUT:
+        world_cmd_put(s->world, c->ns, c->name, c->text, c->spec, now_ms, &c->answer);
+        break;
+    case SERVER_CMD_DELETE:
+        world_cmd_delete(s->world, c->ns, c->name, &c->answer);
+        break;
+    case SERVER_CMD_SWITCHOVER:
+        world_cmd_switchover(s->world, c->ns, c->name, c->target, now_ms, &c->answer);
+        break;
+    case SERVER_CMD_FAILOVER:
+        world_cmd_failover(s->world, c->ns, c->name, c->target, now_ms, &c->answer);
+        break;
+    case SERVER_CMD_MAINTENANCE:
+        world_cmd_maintenance(s->world, c->ns, c->name, c->enabled, now_ms, &c->answer);
+        break;
+    case SERVER_CMD_HISTORY:
+        world_cmd_history(s->world, c->ns, c->name, c->limit, &c->answer);
+        break;
+    case SERVER_CMD_UNKNOWN:
+    case _SERVER_CMD_MAX:
+        c->rc = -EINVAL;
+        c->answer.status = 500;
+        break;
+    }
+}
+
+/* Publishes a new snapshot and wakes every waiting handler (answers and long polls). */
+static void server_publish(struct server *s, uint64_t now_ms)
+{
+    struct world_snapshot *snap = world_snapshot(s->world, now_ms), *old;
+
+    pthread_mutex_lock(&s->mu);
+    old = s->snap;
+    s->snap = snap;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+    world_snapshot_free(old);
+}
+
+/* Marks every command of list done (freeing those whose handler gave up). */
+static void server_complete(struct server *s, struct server_cmd *list)
+{
+    struct server_cmd *next;
+
+    pthread_mutex_lock(&s->mu);
+    for (struct server_cmd *c = list; c; c = next) {
+        next = c->next;
+        c->done = true;
+        if (c->abandoned) {
+            server_cmd_free(c);
+        }
+    }
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * One step: runs the queued commands, then (with commands, or when the tick is due) decides
+ * for every cluster, persists, and publishes, and only then answers the commands: an
+ * agent never sees an order that is not on disk.
+ */
+static void server_step(struct server *s, uint64_t *next_tick)
+{
+    struct server_cmd *list;
+    uint64_t now;
 
     pthread_mutex_lock(&s->mu);
     list = s->queue_head;
     s->queue_head = s->queue_tail = NULL;
     pthread_mutex_unlock(&s->mu);
-
-    for (struct server_cmd *c = list; c; c = next) {
-        next = c->next;
-        switch (c->kind) {
-        case SERVER_CMD_REPORT:
-            server_run_report(s, c);
-            break;
-        case SERVER_CMD_UNKNOWN:
-        case _SERVER_CMD_MAX:
-            c->rc = -EINVAL;
-            break;
+    now = clock_now_ms();
+    for (struct server_cmd *c = list; c; c = c->next) {
+        server_run(s, c, now);
+    }
+    if (list || now >= *next_tick) {
+        (void) world_settle(s->world, now);
+        server_publish(s, now);
+        if (now >= *next_tick) {
+            *next_tick = now + SERVER_TICK_MS;
         }
-        pthread_mutex_lock(&s->mu);
-        c->done = true;
-        if (c->abandoned) {
-            pthread_mutex_unlock(&s->mu);
-            server_cmd_free(c);
-            continue;
-        }
-        pthread_cond_broadcast(&s->cond);
-        pthread_mutex_unlock(&s->mu);
+    }
+    if (list) {
+        server_complete(s, list);
     }
 }
 
@@ -317,36 +734,26 @@ static int server_loop(struct server *s)
 {
     struct pollfd fds[2] = {{.fd = signals_fd(), .events = POLLIN},
                             {.fd = s->wake_fd, .events = POLLIN}};
+    uint64_t next_tick = clock_now_ms() + SERVER_TICK_MS;
 
     while (!signals_should_stop()) {
-        uint64_t count;
-        int n = poll(fds, 2, 1000);
-        if (n < 0 && errno != EINTR)
+        uint64_t now = clock_now_ms(), count;
+        int timeout = next_tick > now ? (int) (next_tick - now) : 0;
+        int n = poll(fds, 2, timeout);
+
+        if (n < 0 && errno != EINTR) {
             return log_error_errno(-errno, NULL, "poll failed");
-        if (fds[0].revents & POLLIN)
-            signals_drain();
-        if (fds[1].revents & POLLIN) {
-            if (read(s->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-                return log_error_errno(-errno, NULL, "reading the wake-up counter failed");
         }
-        server_drain_queue(s);
+        if (n > 0 && (fds[0].revents & POLLIN)) {
+            signals_drain();
+        }
+        if (n > 0 && (fds[1].revents & POLLIN)) {
+            if (read(s->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+                return log_error_errno(-errno, NULL, "reading the wake-up counter failed");
+            }
+        }
+        server_step(s, &next_tick);
     }
-    return 0;
-}
-
-static int server_load_mirror(struct server *s, struct errbuf *eb)
-{
-    struct store_agent *agents = NULL;
-    uint32_t n = 0;
-    int r = store_agent_list(s->store, &agents, &n, eb);
-
-    if (r < 0)
-        return r;
-    pthread_mutex_lock(&s->mu);
-    free(s->agents);
-    s->agents = agents;
-    s->n_agents = n;
-    pthread_mutex_unlock(&s->mu);
     return 0;
 }
 
@@ -356,7 +763,7 @@ static void server_shutdown(struct server *s)
 
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
-    pthread_cond_broadcast(&s->cond);
+    pthread_cond_broadcast(&s->cond); /* held long polls and waiting handlers return now */
     pthread_mutex_unlock(&s->mu);
     /* Handlers see 'stopping' and return; then no thread touches the queue any more. */
     http_server_stop(s->http);
@@ -364,12 +771,39 @@ static void server_shutdown(struct server *s)
         next = c->next;
         server_cmd_free(c);
     }
+    world_free(s->world);
     store_close(s->store);
-    free(s->agents);
-    if (s->wake_fd >= 0)
+    world_snapshot_free(s->snap);
+    if (s->wake_fd >= 0) {
         close(s->wake_fd);
+    }
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->mu);
+}
+
+/* Opens the store and loads the world; returns an exit code. */
+static int server_open(struct server *s, const struct arbiter_config *cfg)
+{
+    struct errbuf eb = {{0}};
+    uint64_t start = clock_now_ms();
+    int r;
+
+    r = decide_rules_check();
+    if (r < 0) {
+        (void) log_error_errno(r, NULL, "the decision rule table is malformed");
+        return EXIT_FATAL;
+    }
+    r = store_open(cfg->db_path, &s->store, &eb);
+    if (r == 0) {
+        r = world_open(s->store, start, (uint32_t) cfg->heartbeat_ms, &s->world, &eb);
+    }
+    if (r < 0) {
+        (void) log_error_errno(r, &eb, "opening the database %s failed", cfg->db_path);
+        return EXIT_BAD_CONFIG;
+    }
+    (void) world_settle(s->world, start);
+    server_publish(s, start);
+    return EXIT_OK;
 }
 
 int arbiter_serve(const struct arbiter_config *cfg)
@@ -401,12 +835,8 @@ int arbiter_serve(const struct arbiter_config *cfg)
         code = EXIT_FATAL;
         goto out;
     }
-    r = store_open(cfg->db_path, &s.store, &eb);
-    if (r == 0)
-        r = server_load_mirror(&s, &eb);
-    if (r < 0) {
-        (void) log_error_errno(r, &eb, "opening the database %s failed", cfg->db_path);
-        code = EXIT_BAD_CONFIG;
+    code = server_open(&s, cfg);
+    if (code != EXIT_OK) {
         goto out;
     }
     r = http_server_start(&hc, &s.http, &eb);
@@ -421,8 +851,9 @@ int arbiter_serve(const struct arbiter_config *cfg)
     slog_info(LOG_CTX({"listen", cfg->listen}, {"db", cfg->db_path}), "arbiter serving on port %u",
               (unsigned) http_server_port(s.http));
     r = server_loop(&s);
-    if (r < 0)
+    if (r < 0) {
         code = EXIT_RUNTIME;
+    }
     log_info("arbiter stopping");
 out:
     server_shutdown(&s);
