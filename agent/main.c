@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/ctl.h"
 #include "common/cfg.h"
 #include "common/exitcode.h"
 #include "common/log.h"
@@ -99,6 +100,7 @@ int main(int argc, char *argv[])
 {
     static const struct cfg_command cmds[] = {
             {"run", "run the node agent", cmd_run},
+            {"ctl", "talk to the agent of this node (status, restart, backup, ...)", cmd_ctl},
     };
     int code;
 
