@@ -574,7 +574,7 @@ void cfg_usage(FILE *out, const char *usage_line, const char *summary, const str
         (void) fprintf(out, "%s", o->help ? o->help : "");
         if (o->flags & CFG_REQUIRED)
             (void) fprintf(out, " (required)");
-        if (o->def)
+        if (o->def && o->def[0]) /* an empty default is "none": say nothing */
             (void) fprintf(out, " (default: %s)", (o->flags & CFG_SECRET) ? "<redacted>" : o->def);
         if (o->env)
             (void) fprintf(out, " [env: %s]", o->env);
