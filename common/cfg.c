@@ -96,8 +96,9 @@ static const struct cfg_opt *cfg_find(const struct cfg_opt *opts, size_t n, cons
                                       size_t len)
 {
     for (size_t i = 0; i < n; i++) {
-        if (opts[i].name && strlen(opts[i].name) == len && memcmp(opts[i].name, name, len) == 0)
+        if (opts[i].name && strlen(opts[i].name) == len && memcmp(opts[i].name, name, len) == 0) {
             return &opts[i];
+        }
     }
     return NULL;
 }
@@ -112,14 +113,15 @@ static uint64_t cfg_max(const struct cfg_opt *o)
 /* A duration in the largest unit that divides it: "1h", "90s", "1500ms". */
 static void cfg_format_ms(uint64_t ms, char *buf, size_t size)
 {
-    if (ms != 0 && ms % 3600000 == 0)
+    if (ms != 0 && ms % 3600000 == 0) {
         (void) snprintf(buf, size, "%" PRIu64 "h", ms / 3600000);
-    else if (ms != 0 && ms % 60000 == 0)
+    } else if (ms != 0 && ms % 60000 == 0) {
         (void) snprintf(buf, size, "%" PRIu64 "m", ms / 60000);
-    else if (ms != 0 && ms % 1000 == 0)
+    } else if (ms != 0 && ms % 1000 == 0) {
         (void) snprintf(buf, size, "%" PRIu64 "s", ms / 1000);
-    else
+    } else {
         (void) snprintf(buf, size, "%" PRIu64 "ms", ms);
+    }
 }
 
 /*
@@ -149,23 +151,27 @@ static int cfg_parse_value(const struct cfg_opt *o, const char *value, void *cfg
         (void) str_copy(field, o->size, value);
         return 0;
     case CFG_TYPE_U32:
-        if (str_to_u32(value, (uint32_t) o->min, (uint32_t) cfg_max(o), &u32) < 0)
+        if (str_to_u32(value, (uint32_t) o->min, (uint32_t) cfg_max(o), &u32) < 0) {
             break;
+        }
         memcpy(field, &u32, sizeof(u32));
         return 0;
     case CFG_TYPE_U64:
-        if (str_to_u64(value, o->min, cfg_max(o), &u64) < 0)
+        if (str_to_u64(value, o->min, cfg_max(o), &u64) < 0) {
             break;
+        }
         memcpy(field, &u64, sizeof(u64));
         return 0;
     case CFG_TYPE_MS:
-        if (str_to_ms(value, &u64) < 0 || u64 < o->min || u64 > cfg_max(o))
+        if (str_to_ms(value, &u64) < 0 || u64 < o->min || u64 > cfg_max(o)) {
             break;
+        }
         memcpy(field, &u64, sizeof(u64));
         return 0;
     case CFG_TYPE_BOOL:
-        if (str_to_bool(value, &b) < 0)
+        if (str_to_bool(value, &b) < 0) {
             break;
+        }
         memcpy(field, &b, sizeof(b));
         return 0;
     case CFG_TYPE_UNKNOWN:
@@ -173,8 +179,9 @@ static int cfg_parse_value(const struct cfg_opt *o, const char *value, void *cfg
         (void) snprintf(why, why_size, "bad option table row (type %d)", (int) o->type);
         return -EINVAL;
     }
-    if (o->flags & CFG_SECRET)
+    if (o->flags & CFG_SECRET) {
         value = "<redacted>"; /* a mistyped secret is still a secret */
+    }
     if (o->type == CFG_TYPE_MS) {
         cfg_format_ms(o->min, lo, sizeof(lo));
         cfg_format_ms(cfg_max(o), hi, sizeof(hi));
@@ -235,8 +242,9 @@ static const char *cfg_env_lookup(const char *const *environ_, const char *name)
     size_t len = strlen(name);
 
     for (size_t i = 0; environ_ && environ_[i]; i++) {
-        if (strncmp(environ_[i], name, len) == 0 && environ_[i][len] == '=')
+        if (strncmp(environ_[i], name, len) == 0 && environ_[i][len] == '=') {
             return environ_[i] + len + 1;
+        }
     }
     return NULL;
 }
@@ -246,8 +254,9 @@ static void cfg_apply_env(struct cfg_state *st, const char *const *environ_)
     for (size_t i = 0; i < st->n; i++) {
         const char *v = st->opts[i].env ? cfg_env_lookup(environ_, st->opts[i].env) : NULL;
 
-        if (v && v[0] != '\0')
+        if (v && v[0] != '\0') {
             cfg_apply(st, i, v, st->opts[i].env);
+        }
     }
 }
 
@@ -256,8 +265,9 @@ static void cfg_apply_flags(struct cfg_state *st)
     char source[CFG_ERROR_LEN];
 
     for (size_t i = 0; i < st->n; i++) {
-        if (!st->flag_val[i])
+        if (!st->flag_val[i]) {
             continue;
+        }
         (void) snprintf(source, sizeof(source), "--%s", st->opts[i].name);
         cfg_apply(st, i, st->flag_val[i], source);
     }
@@ -276,8 +286,9 @@ static int cfg_scan_flag(struct cfg_state *st, const char *arg, const char *next
 
     if (!o && len > 3 && strncmp(arg, "no-", 3) == 0) {
         o = cfg_find(st->opts, st->n, arg + 3, len - 3);
-        if (o && o->type != CFG_TYPE_BOOL)
+        if (o && o->type != CFG_TYPE_BOOL) {
             o = NULL;
+        }
         negated = o != NULL;
     }
     if (!o) {
@@ -285,10 +296,11 @@ static int cfg_scan_flag(struct cfg_state *st, const char *arg, const char *next
         return 1;
     }
     if (negated) {
-        if (eq)
+        if (eq) {
             cfg_error(st->errs, "--no-%s takes no value", o->name);
-        else
+        } else {
             st->flag_val[o - st->opts] = "false";
+        }
         return 1;
     }
     if (eq) {
@@ -320,10 +332,12 @@ static int cfg_scan_argv(struct cfg_state *st, int argc, char *const argv[], int
             i++;
             break;
         }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             return 1;
-        if (a[0] != '-' || a[1] == '\0')
+        }
+        if (a[0] != '-' || a[1] == '\0') {
             break;
+        }
         if (a[1] != '-') {
             cfg_error(st->errs, "unknown flag %.64s", a);
             i++;
@@ -342,8 +356,9 @@ static char *cfg_trim(char *s)
 
     s += strspn(s, " \t\r");
     len = strlen(s);
-    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r')) {
         s[--len] = '\0';
+    }
     return s;
 }
 
@@ -358,8 +373,9 @@ static void cfg_file_line(struct cfg_state *st, const char *path, unsigned linen
     size_t vlen;
 
     line = cfg_trim(line);
-    if (line[0] == '\0' || line[0] == '#')
+    if (line[0] == '\0' || line[0] == '#') {
         return;
+    }
     eq = strchr(line, '=');
     if (!eq) {
         cfg_error(st->errs, "%s:%u: expected 'name = value'", path, lineno);
@@ -395,8 +411,9 @@ static void cfg_file_parse(struct cfg_state *st, const char *path, char *text)
     while (line) {
         char *nl = strchr(line, '\n');
 
-        if (nl)
+        if (nl) {
             *nl = '\0';
+        }
         cfg_file_line(st, path, ++lineno, line);
         line = nl ? nl + 1 : NULL;
     }
@@ -442,8 +459,9 @@ static int cfg_file_read(const char *path, char **ret_text, char *why, size_t wh
     text = NULL;
 out:
     free(text);
-    if (f)
+    if (f) {
         (void) fclose(f);
+    }
     return r;
 }
 
@@ -455,18 +473,22 @@ static void cfg_apply_file(struct cfg_state *st, const char *const *environ_)
     const char *path = NULL;
     char *text = NULL;
 
-    if (!o || o->type != CFG_TYPE_STR)
+    if (!o || o->type != CFG_TYPE_STR) {
         return;
+    }
     path = st->flag_val[o - st->opts];
     if (!path && o->env) {
         path = cfg_env_lookup(environ_, o->env);
-        if (path && path[0] == '\0')
+        if (path && path[0] == '\0') {
             path = NULL;
+        }
     }
-    if (!path)
+    if (!path) {
         path = o->def;
-    if (str_is_empty(path))
+    }
+    if (str_is_empty(path)) {
         return;
+    }
     if (cfg_file_read(path, &text, why, sizeof(why)) < 0) {
         cfg_error(st->errs, "config file %s: %s", path, why);
         return;
@@ -480,12 +502,14 @@ static void cfg_check_required(struct cfg_state *st)
     for (size_t i = 0; i < st->n; i++) {
         const struct cfg_opt *o = &st->opts[i];
 
-        if (!(o->flags & CFG_REQUIRED) || st->set[i])
+        if (!(o->flags & CFG_REQUIRED) || st->set[i]) {
             continue;
-        if (o->env)
+        }
+        if (o->env) {
             cfg_error(st->errs, "--%s is required (or %s)", o->name, o->env);
-        else
+        } else {
             cfg_error(st->errs, "--%s is required", o->name);
+        }
     }
 }
 
@@ -504,8 +528,9 @@ int cfg_load(const struct cfg_opt *opts, size_t n, int argc, char *const argv[],
         r = 1;
         goto out;
     }
-    if (!ret_argi && argi < argc)
+    if (!ret_argi && argi < argc) {
         cfg_error(errs, "unexpected argument '%.64s'", argv[argi]);
+    }
     cfg_apply_file(&st, environ_);
     cfg_apply_env(&st, environ_);
     cfg_apply_flags(&st);
@@ -514,8 +539,9 @@ int cfg_load(const struct cfg_opt *opts, size_t n, int argc, char *const argv[],
         r = -EINVAL;
         goto out;
     }
-    if (ret_argi)
+    if (ret_argi) {
         *ret_argi = argi;
+    }
 out:
     free(st.set);
     free(st.flag_val);
@@ -525,8 +551,9 @@ out:
 /* The placeholder shown after --name in cfg_usage. */
 static const char *cfg_metavar(const struct cfg_opt *o)
 {
-    if (o->metavar)
+    if (o->metavar) {
         return o->metavar;
+    }
     switch (o->type) {
     case CFG_TYPE_U32:
     case CFG_TYPE_U64:
@@ -547,10 +574,11 @@ static void cfg_usage_left(FILE *out, const char *left)
 {
     int w = (int) strlen(left) + 2;
 
-    if (w >= CFG_USAGE_COL)
+    if (w >= CFG_USAGE_COL) {
         (void) fprintf(out, "  %s\n%*s", left, CFG_USAGE_COL, "");
-    else
+    } else {
         (void) fprintf(out, "  %s%*s", left, CFG_USAGE_COL - w, "");
+    }
 }
 
 /* Printer: writes to the caller's FILE. */
@@ -560,24 +588,29 @@ void cfg_usage(FILE *out, const char *usage_line, const char *summary, const str
     char left[160];
 
     (void) fprintf(out, "Usage: %s\n", usage_line);
-    if (summary)
+    if (summary) {
         (void) fprintf(out, "\n%s\n", summary);
+    }
     (void) fprintf(out, "\nOptions:\n");
     for (size_t i = 0; i < n; i++) {
         const struct cfg_opt *o = &opts[i];
 
-        if (o->type == CFG_TYPE_BOOL)
+        if (o->type == CFG_TYPE_BOOL) {
             (void) snprintf(left, sizeof(left), "--[no-]%s", o->name);
-        else
+        } else {
             (void) snprintf(left, sizeof(left), "--%s %s", o->name, cfg_metavar(o));
+        }
         cfg_usage_left(out, left);
         (void) fprintf(out, "%s", o->help ? o->help : "");
-        if (o->flags & CFG_REQUIRED)
+        if (o->flags & CFG_REQUIRED) {
             (void) fprintf(out, " (required)");
-        if (o->def && o->def[0]) /* an empty default is "none": say nothing */
+        }
+        if (o->def && o->def[0]) { /* an empty default is "none": say nothing */
             (void) fprintf(out, " (default: %s)", (o->flags & CFG_SECRET) ? "<redacted>" : o->def);
-        if (o->env)
+        }
+        if (o->env) {
             (void) fprintf(out, " [env: %s]", o->env);
+        }
         (void) fprintf(out, "\n");
     }
     cfg_usage_left(out, "-h, --help");
@@ -594,8 +627,9 @@ struct cfg_buf {
 static void cfg_buf_add(struct cfg_buf *b, const char *s, size_t len)
 {
     if (b->len + len + 1 > b->cap) {
-        while (b->len + len + 1 > b->cap)
+        while (b->len + len + 1 > b->cap) {
             b->cap = b->cap ? b->cap * 2 : 256;
+        }
         b->p = xrealloc(b->p, b->cap);
     }
     memcpy(b->p + b->len, s, len);
@@ -642,10 +676,11 @@ static void cfg_buf_value(struct cfg_buf *b, const struct cfg_opt *o, const void
 
     switch (o->type) {
     case CFG_TYPE_STR:
-        if ((o->flags & CFG_SECRET) && field[0] != '\0')
+        if ((o->flags & CFG_SECRET) && field[0] != '\0') {
             cfg_buf_json_str(b, "<redacted>");
-        else
+        } else {
             cfg_buf_json_str(b, field);
+        }
         return;
     case CFG_TYPE_U32:
         memcpy(&u32, field, sizeof(u32));
@@ -670,10 +705,11 @@ static void cfg_buf_value(struct cfg_buf *b, const struct cfg_opt *o, const void
     }
     (void) snprintf(num, sizeof(num), "%" PRIu64, u64);
     /* Beyond 2^53 - 1 a JSON number is inexact (common/json.h): write a decimal string. */
-    if (u64 > CFG_JSON_INT_MAX)
+    if (u64 > CFG_JSON_INT_MAX) {
         cfg_buf_json_str(b, num);
-    else
+    } else {
         cfg_buf_str(b, num);
+    }
 }
 
 char *cfg_dump_json(const struct cfg_opt *opts, size_t n, const void *cfg)
@@ -682,8 +718,9 @@ char *cfg_dump_json(const struct cfg_opt *opts, size_t n, const void *cfg)
 
     cfg_buf_str(&b, "{");
     for (size_t i = 0; i < n; i++) {
-        if (i > 0)
+        if (i > 0) {
             cfg_buf_str(&b, ",");
+        }
         cfg_buf_json_str(&b, opts[i].name);
         cfg_buf_str(&b, ":");
         cfg_buf_value(&b, &opts[i], cfg);
@@ -707,8 +744,9 @@ static const struct cfg_command *cfg_command_find(const struct cfg_command *cmds
                                                   const char *name)
 {
     for (size_t i = 0; i < n; i++) {
-        if (str_eq(cmds[i].name, name))
+        if (str_eq(cmds[i].name, name)) {
             return &cmds[i];
+        }
     }
     return NULL;
 }
@@ -742,8 +780,9 @@ int cfg_dispatch_fp(FILE *out, FILE *err, const char *prog, const struct cfg_com
         return EXIT_OK;
     } else {
         c = cfg_command_find(cmds, n, name);
-        if (c)
+        if (c) {
             return c->fn(argc - 1, argv + 1);
+        }
     }
     (void) fprintf(err, "%s: unknown command '%s'\n", prog, name);
     cfg_commands_print(out, prog, cmds, n);

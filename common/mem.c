@@ -19,8 +19,9 @@ static void mem_oom(size_t size)
 void *xmalloc(size_t size)
 {
     void *p = malloc(size ? size : 1); /* ALLOW-BANNED: the wrapper itself */
-    if (!p)
+    if (!p) {
         mem_oom(size);
+    }
     return p;
 }
 
@@ -28,19 +29,22 @@ void *xcalloc(size_t n, size_t size)
 {
     void *p;
 
-    if (size && n > (size_t) -1 / size)
+    if (size && n > (size_t) -1 / size) {
         mem_oom((size_t) -1);
+    }
     p = calloc(n ? n : 1, size ? size : 1); /* ALLOW-BANNED: the wrapper itself */
-    if (!p)
+    if (!p) {
         mem_oom(n * size);
+    }
     return p;
 }
 
 void *xrealloc(void *ptr, size_t size)
 {
     void *p = realloc(ptr, size ? size : 1); /* ALLOW-BANNED: the wrapper itself */
-    if (!p)
+    if (!p) {
         mem_oom(size);
+    }
     return p;
 }
 
@@ -49,8 +53,9 @@ char *xstrdup(const char *s)
     size_t n;
     char *p;
 
-    if (!s)
+    if (!s) {
         return NULL;
+    }
     n = strlen(s);
     p = xmalloc(n + 1);
     memcpy(p, s, n + 1);
@@ -62,10 +67,12 @@ char *xstrndup(const char *s, size_t n)
     size_t len = 0;
     char *p;
 
-    if (!s)
+    if (!s) {
         return NULL;
-    while (len < n && s[len])
+    }
+    while (len < n && s[len]) {
         len++;
+    }
     p = xmalloc(len + 1);
     memcpy(p, s, len);
     p[len] = '\0';
@@ -81,8 +88,9 @@ char *xvasprintf(const char *fmt, va_list ap)
     va_copy(cp, ap);
     n = vsnprintf(NULL, 0, fmt, cp);
     va_end(cp);
-    if (n < 0)
+    if (n < 0) {
         mem_oom(0);
+    }
     p = xmalloc((size_t) n + 1);
     (void) vsnprintf(p, (size_t) n + 1, fmt, ap);
     return p;

@@ -24,8 +24,9 @@ static uint32_t restart_limit_first_live(const struct restart_limit *rl, uint64_
 {
     uint32_t i = 0;
 
-    while (i < rl->n && now_ms >= rl->at_ms[i] && now_ms - rl->at_ms[i] >= rl->window_ms)
+    while (i < rl->n && now_ms >= rl->at_ms[i] && now_ms - rl->at_ms[i] >= rl->window_ms) {
         i++;
+    }
     return i;
 }
 

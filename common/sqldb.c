@@ -62,14 +62,17 @@ static int sqldb_fail(sqlite3 *handle, int rc, struct errbuf *eb)
 {
     int r = sqldb_errno(rc);
 
-    if (r == 0)
+    if (r == 0) {
         r = -EIO; /* a caller saw an unexpected success code: still a failure */
-    if ((rc & 0xff) == SQLITE_CANTOPEN && handle && sqlite3_system_errno(handle) == EACCES)
+    }
+    if ((rc & 0xff) == SQLITE_CANTOPEN && handle && sqlite3_system_errno(handle) == EACCES) {
         r = -EACCES;
-    if (handle && sqlite3_errcode(handle) != SQLITE_OK)
+    }
+    if (handle && sqlite3_errcode(handle) != SQLITE_OK) {
         errbuf_set(eb, "%s", sqlite3_errmsg(handle));
-    else
+    } else {
         errbuf_set(eb, "%s", sqlite3_errstr(rc));
+    }
     return r;
 }
 
@@ -80,11 +83,13 @@ int sqldb_exec(struct sqldb *db, const char *sql, struct errbuf *eb)
     int r;
 
     rc = sqlite3_exec(db->handle, sql, NULL, NULL, &msg);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
         return 0;
+    }
     r = sqldb_fail(db->handle, rc, eb);
-    if (msg)
+    if (msg) {
         errbuf_set(eb, "%s", msg);
+    }
     sqlite3_free(msg);
     return r;
 }
@@ -102,8 +107,9 @@ int sqldb_commit(struct sqldb *db, struct errbuf *eb)
 int sqldb_rollback(struct sqldb *db)
 {
     /* Autocommit on means no transaction is open (or SQLite already rolled it back). */
-    if (!db || sqlite3_get_autocommit(db->handle))
+    if (!db || sqlite3_get_autocommit(db->handle)) {
         return 0;
+    }
     return sqldb_exec(db, "ROLLBACK", NULL);
 }
 
@@ -171,8 +177,9 @@ static int sqldb_migrate_one(struct sqldb *db, const struct sqldb_migration *m, 
     int r;
 
     r = sqldb_begin(db, eb);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     /* Re-read under the write lock: another process may have migrated meanwhile. */
     r = sqldb_user_version(db, &version);
     if (r < 0) {
@@ -181,8 +188,9 @@ static int sqldb_migrate_one(struct sqldb *db, const struct sqldb_migration *m, 
     }
     if (version >= m->version) {
         r = sqldb_commit(db, eb);
-        if (r < 0)
+        if (r < 0) {
             goto fail;
+        }
         return 0;
     }
     r = sqldb_exec(db, m->sql, eb);
@@ -198,8 +206,9 @@ static int sqldb_migrate_one(struct sqldb *db, const struct sqldb_migration *m, 
     }
     (void) snprintf(set_version, sizeof(set_version), "PRAGMA user_version = %d", m->version);
     r = sqldb_exec(db, set_version, eb);
-    if (r < 0)
+    if (r < 0) {
         goto fail;
+    }
     r = sqldb_commit(db, eb);
     if (r < 0) {
         errbuf_prefix(eb, "migration %d", m->version);
@@ -236,8 +245,9 @@ static int sqldb_migrate(struct sqldb *db, const struct sqldb_migration *migs, s
     }
     for (size_t i = (size_t) version; i < n_migs; i++) {
         r = sqldb_migrate_one(db, &migs[i], eb);
-        if (r < 0)
+        if (r < 0) {
             return r;
+        }
     }
     return 0;
 }
@@ -249,16 +259,19 @@ static int sqldb_configure(struct sqldb *db, bool in_memory, struct errbuf *eb)
     int r;
 
     rc = sqlite3_busy_timeout(db->handle, SQLDB_BUSY_TIMEOUT_MS);
-    if (rc != SQLITE_OK)
+    if (rc != SQLITE_OK) {
         return sqldb_fail(db->handle, rc, eb);
+    }
     /* The first statement that reads the file: a foreign or corrupt file fails here. */
     r = sqldb_pragma_expect(db->handle, "PRAGMA journal_mode = WAL", in_memory ? "memory" : "wal",
                             eb);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     r = sqldb_exec(db, "PRAGMA synchronous = FULL", eb);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     return sqldb_exec(db, "PRAGMA foreign_keys = ON", eb);
 }
 
@@ -301,8 +314,9 @@ fail:
 
 void sqldb_close(struct sqldb *db)
 {
-    if (!db)
+    if (!db) {
         return;
+    }
     for (size_t i = 0; i < db->n_stmts; i++) {
         sqlite3_finalize(db->stmts[i].st);
         free(db->stmts[i].sql);
@@ -333,8 +347,9 @@ int sqldb_prepare(struct sqldb *db, const char *sql, sqlite3_stmt **ret, struct 
         return -ENOBUFS;
     }
     rc = sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, &tail);
-    if (rc != SQLITE_OK)
+    if (rc != SQLITE_OK) {
         return sqldb_fail(db->handle, rc, eb);
+    }
     if (!st || (tail && tail[strspn(tail, " \t\r\n;")] != '\0')) {
         sqlite3_finalize(st);
         errbuf_set(eb, "expected exactly one SQL statement: %.200s", sql);

@@ -96,8 +96,9 @@ const char *proto_sync_state_to_string(enum proto_sync_state v)
 /* Shared lookup: index 1.._max-1 whose name matches; 0 ("unknown") never parses. */
 static int model_lookup(const char *s, int max, const char *(*name)(int), int *ret)
 {
-    if (!s)
+    if (!s) {
         return -EINVAL;
+    }
     for (int v = 1; v < max; v++) {
         if (strcmp(s, name(v)) == 0) {
             *ret = v;
@@ -131,8 +132,9 @@ int proto_role_from_string(const char *s, enum proto_role *ret)
 {
     int v;
     int r = model_lookup(s, _PROTO_ROLE_MAX, role_name, &v);
-    if (r == 0)
+    if (r == 0) {
         *ret = (enum proto_role) v;
+    }
     return r;
 }
 
@@ -140,8 +142,9 @@ int proto_state_from_string(const char *s, enum proto_state *ret)
 {
     int v;
     int r = model_lookup(s, _PROTO_STATE_MAX, state_name, &v);
-    if (r == 0)
+    if (r == 0) {
         *ret = (enum proto_state) v;
+    }
     return r;
 }
 
@@ -149,8 +152,9 @@ int proto_repl_state_from_string(const char *s, enum proto_repl_state *ret)
 {
     int v;
     int r = model_lookup(s, _PROTO_REPL_STATE_MAX, repl_name, &v);
-    if (r == 0)
+    if (r == 0) {
         *ret = (enum proto_repl_state) v;
+    }
     return r;
 }
 
@@ -158,7 +162,8 @@ int proto_sync_state_from_string(const char *s, enum proto_sync_state *ret)
 {
     int v;
     int r = model_lookup(s, _PROTO_SYNC_STATE_MAX, sync_name, &v);
-    if (r == 0)
+    if (r == 0) {
         *ret = (enum proto_sync_state) v;
+    }
     return r;
 }

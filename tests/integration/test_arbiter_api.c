@@ -68,9 +68,11 @@ static struct sim sims[N_AGENTS];
 
 static int sim_index(const char *name)
 {
-    for (int i = 0; i < N_AGENTS; i++)
-        if (str_eq(member_names[i], name))
+    for (int i = 0; i < N_AGENTS; i++) {
+        if (str_eq(member_names[i], name)) {
             return i;
+        }
+    }
     return -1;
 }
 
@@ -98,16 +100,19 @@ static void sim_push(int i)
     (void) str_copy(in->upstream, sizeof(in->upstream), s->upstream);
     in->disk_free_bytes = 1ULL << 34;
     in->n_replicas = 0;
-    if (s->role != PROTO_ROLE_PRIMARY || s->state != PROTO_STATE_RUNNING)
+    if (s->role != PROTO_ROLE_PRIMARY || s->state != PROTO_STATE_RUNNING) {
         return;
+    }
     for (int k = 0; k < N_AGENTS; k++) {
         struct proto_replica *rp;
         bool named = false;
         if (!sims[k].present || sims[k].state != PROTO_STATE_RUNNING ||
-            !str_eq(sims[k].upstream, member_names[i]))
+            !str_eq(sims[k].upstream, member_names[i])) {
             continue;
-        for (uint32_t n = 0; order && n < order->sync.n_names; n++)
+        }
+        for (uint32_t n = 0; order && n < order->sync.n_names; n++) {
             named = named || str_eq(order->sync.names[n], member_names[k]);
+        }
         rp = &in->replicas[in->n_replicas++];
         memset(rp, 0, sizeof(*rp));
         (void) str_copy(rp->name, sizeof(rp->name), member_names[k]);
@@ -122,8 +127,9 @@ static uint32_t sim_max_timeline(void)
 {
     uint32_t tl = 0;
 
-    for (int i = 0; i < N_AGENTS; i++)
+    for (int i = 0; i < N_AGENTS; i++) {
         tl = sims[i].timeline > tl ? sims[i].timeline : tl;
+    }
     return tl;
 }
 
@@ -133,8 +139,9 @@ static void sim_obey(int i)
     const struct proto_instance_desired *o = fake_agent_order(agents[i], member_names[i]);
     struct sim *s = &sims[i];
 
-    if (!o)
+    if (!o) {
         return;
+    }
     s->present = true;
     s->epoch = o->epoch;
     if (o->state == PROTO_STATE_FENCED) {
@@ -173,8 +180,9 @@ static int send_agent(int i)
 
     sim_push(i);
     r = fake_agent_send(agents[i], 0);
-    if (r != 200)
+    if (r != 200) {
         fprintf(stderr, "\n  node%d: send: %d %s\n", i + 1, r, fake_agent_error(agents[i]));
+    }
     return r;
 }
 
@@ -210,12 +218,14 @@ static int check_one_primary(unsigned mask)
                 CU_ASSERT_EQUAL(send_agent(i), 200);
         for (int i = 0; i < N_AGENTS; i++) {
             const struct proto_desired *d = fake_agent_desired(agents[i]);
-            if (!(mask & (1u << i)))
+            if (!(mask & (1u << i))) {
                 continue;
+            }
             for (uint32_t k = 0; k < d->n_instances; k++) {
                 const struct proto_instance_desired *o = &d->instances[k];
-                if (!str_eq(o->cluster, "demo"))
+                if (!str_eq(o->cluster, "demo")) {
                     continue;
+                }
                 first = first == UINT64_MAX ? o->epoch : first;
                 same = same && o->epoch == first;
                 top = o->epoch > top ? o->epoch : top;
@@ -250,17 +260,20 @@ static long api(const char *method, const char *path, const char *body, cJSON **
     int r;
 
     (void) snprintf(url, sizeof(url), "%s%s", base_url, path);
-    if (ret)
+    if (ret) {
         *ret = NULL;
+    }
     r = httpc_do(client, &req, &resp, &eb);
     if (r < 0) {
-        if (!str_eq(path, "/readyz")) /* polled while the arbiter starts */
+        if (!str_eq(path, "/readyz")) { /* polled while the arbiter starts */
             fprintf(stderr, "\n  %s %s: %s\n", method, path, eb.msg);
+        }
         return r;
     }
     status = resp.status;
-    if (ret)
+    if (ret) {
         *ret = cJSON_ParseWithLength(resp.body, resp.body_len);
+    }
     httpc_response_done(&resp);
     return status;
 }
@@ -281,9 +294,10 @@ static void expect(const char *method, const char *path, const char *body, long 
     long got = api(method, path, body, &j);
     const char *msg = err_msg(j);
 
-    if (got != status || (want && !strstr(msg, want)))
+    if (got != status || (want && !strstr(msg, want))) {
         fprintf(stderr, "\n  %s %s: HTTP %ld (want %ld), \"%s\" (want \"%s\")\n", method, path, got,
                 status, msg, want ? want : "");
+    }
     CU_ASSERT_EQUAL(got, status);
     if (want)
         CU_ASSERT_PTR_NOT_NULL(strstr(msg, want));
@@ -319,8 +333,9 @@ static const cJSON *jmember(const cJSON *cluster, const char *name)
 
     cJSON_ArrayForEach(m, cJSON_GetObjectItem(cluster, "members"))
     {
-        if (str_eq(jstr(m, "name"), name))
+        if (str_eq(jstr(m, "name"), name)) {
             return m;
+        }
     }
     return NULL;
 }
@@ -333,9 +348,10 @@ static void expect_cluster(uint64_t epoch, const char *primary, const char *stat
     CU_ASSERT_EQUAL(jnum(c, "epoch"), (double) epoch);
     if (primary)
         CU_ASSERT_STRING_EQUAL(jstr(c, "primary"), primary);
-    if (state && !str_eq(jstr(c, "state"), state))
+    if (state && !str_eq(jstr(c, "state"), state)) {
         fprintf(stderr, "\n  state %s, want %s (%s)\n", jstr(c, "state"), state,
                 jstr(c, "message"));
+    }
     if (state)
         CU_ASSERT_STRING_EQUAL(jstr(c, "state"), state);
     cJSON_Delete(c);
@@ -347,8 +363,9 @@ static bool history_has(const char *rule, const char *word)
     cJSON *h = NULL, *row;
     bool found = false;
 
-    if (api("GET", "/api/v1/clusters/default/demo/history?limit=50", NULL, &h) != 200)
+    if (api("GET", "/api/v1/clusters/default/demo/history?limit=50", NULL, &h) != 200) {
         return false;
+    }
     cJSON_ArrayForEach(row, h)
     {
         found = found || (str_eq(jstr(row, "rule"), rule) && strstr(jstr(row, "reason"), word));
@@ -379,8 +396,9 @@ static int start_arbiter(void)
                           NULL};
 
     (void) snprintf(log_path, sizeof(log_path), "%s/arbiter%d.log", tmpdir, ++arbiter_runs);
-    if (tu_spawn(argv, log_path, &arbiter_pid) < 0)
+    if (tu_spawn(argv, log_path, &arbiter_pid) < 0) {
         return -1;
+    }
     return tu_wait_until(arbiter_ready, NULL, 10000, 20) ? 0 : -1;
 }
 
@@ -393,8 +411,9 @@ static int run_cli(const char *const argv[], char **ret_out)
 
     (void) snprintf(path, sizeof(path), "%s/cli.out", tmpdir);
     (void) unlink(path);
-    if (tu_spawn(argv, path, &pid) < 0 || tu_wait_exit(pid, 10000, &status) < 0)
+    if (tu_spawn(argv, path, &pid) < 0 || tu_wait_exit(pid, 10000, &status) < 0) {
         return -1;
+    }
     *ret_out = tu_read_file(path);
     return status;
 }
@@ -864,8 +883,9 @@ static int suite_init(void)
     struct httpc_options opt = {.connect_timeout_ms = 1000, .timeout_ms = 5000};
     uint16_t port = 0;
 
-    if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0 || tu_free_port("127.0.0.1", &port) < 0)
+    if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0 || tu_free_port("127.0.0.1", &port) < 0) {
         return -1;
+    }
     (void) snprintf(db_path, sizeof(db_path), "%s/arbiter.db", tmpdir);
     (void) snprintf(listen_addr, sizeof(listen_addr), "127.0.0.1:%u", port);
     (void) snprintf(base_url, sizeof(base_url), "http://%s", listen_addr);
@@ -874,23 +894,27 @@ static int suite_init(void)
         char node[16];
         (void) snprintf(node, sizeof(node), "node%d", i + 1);
         agents[i] = fake_agent_new(base_url, node);
-        if (!agents[i])
+        if (!agents[i]) {
             return -1;
+        }
     }
     return client ? 0 : -1;
 }
 
 static int suite_cleanup(void)
 {
-    for (int i = 0; i < N_AGENTS; i++)
+    for (int i = 0; i < N_AGENTS; i++) {
         fake_agent_free(agents[i]);
-    if (arbiter_pid > 0)
+    }
+    if (arbiter_pid > 0) {
         (void) tu_kill_wait(arbiter_pid, SIGTERM, 5000);
+    }
     httpc_free(client);
-    if (getenv("OG_TEST_KEEP") == NULL)
+    if (getenv("OG_TEST_KEEP") == NULL) {
         (void) tu_rmtree(tmpdir);
-    else
+    } else {
         fprintf(stderr, "kept %s\n", tmpdir);
+    }
     return 0;
 }
 

@@ -49,8 +49,9 @@ static int node_setup(struct node *n, const char *member, const char *ip, int ui
     struct errbuf eb;
     int r = tu_free_port(ip, &port);
 
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     engine_instance_init(&n->in);
     n->in.kind = ENGINE_KIND_POSTGRESQL;
     snprintf(n->in.bin_dir, sizeof(n->in.bin_dir), "%s", pgserver_bindir());
@@ -70,8 +71,9 @@ static int node_setup(struct node *n, const char *member, const char *ip, int ui
              "host=%s port=%u user=postgres password='%s' dbname=postgres connect_timeout=5", ip,
              port, PASSWORD);
     r = engine_open(&n->e, &n->in, NULL, &eb);
-    if (r < 0)
+    if (r < 0) {
         fprintf(stderr, "engine_open %s: %s\n", member, eb.msg);
+    }
     n->opened = r == 0;
     return r;
 }
@@ -90,8 +92,9 @@ static void node_peers(void)
 static void node_follow(struct node *n, const struct node *up)
 {
     n->in.has_upstream = up != NULL;
-    if (!up)
+    if (!up) {
         return;
+    }
     snprintf(n->in.upstream.member, sizeof(n->in.upstream.member), "%s", up->in.member);
     snprintf(n->in.upstream.host, sizeof(n->in.upstream.host), "%s", up->in.ip);
     n->in.upstream.port = up->in.port;
@@ -100,8 +103,9 @@ static void node_follow(struct node *n, const struct node *up)
 static void node_sync(struct node *n, const char *name)
 {
     memset(&n->in.sync, 0, sizeof(n->in.sync));
-    if (!name)
+    if (!name) {
         return;
+    }
     n->in.sync.num = 1;
     n->in.sync.n_names = 1;
     snprintf(n->in.sync.names[0], sizeof(n->in.sync.names[0]), "%s", name);
@@ -117,8 +121,9 @@ static int node_pid(struct node *n)
 
 static bool report(int r, const char *what, const struct errbuf *eb)
 {
-    if (r < 0)
+    if (r < 0) {
         fprintf(stderr, "\n  %s: %d %s\n", what, r, eb->msg);
+    }
     return r == 0;
 }
 
@@ -166,8 +171,9 @@ static bool wait_sql(struct node *n, const char *q, const char *want)
 static const struct probe_replica *find_replica(const struct probe_result *res, const char *name)
 {
     for (uint32_t i = 0; i < res->n_replicas; i++) {
-        if (strcmp(res->replicas[i].application_name, name) == 0)
+        if (strcmp(res->replicas[i].application_name, name) == 0) {
             return &res->replicas[i];
+        }
     }
     return NULL;
 }
@@ -179,8 +185,9 @@ static void dump_log(const struct node *n)
     glob_t g;
 
     snprintf(pattern, sizeof(pattern), "%s/log/*.log", n->in.base_dir);
-    if (glob(pattern, 0, NULL, &g) != 0)
+    if (glob(pattern, 0, NULL, &g) != 0) {
         return;
+    }
     for (size_t i = 0; i < g.gl_pathc; i++) {
         char *text = tu_read_file(g.gl_pathv[i]);
         size_t len = text ? strlen(text) : 0;
@@ -204,8 +211,9 @@ static bool streams(void *arg)
     struct stream_wait *w = arg;
     const struct probe_replica *rp;
 
-    if (probe_instance(&w->primary->in, 2000, &w->res, NULL) < 0)
+    if (probe_instance(&w->primary->in, 2000, &w->res, NULL) < 0) {
         return false;
+    }
     rp = find_replica(&w->res, w->standby);
     return rp && rp->state == PROTO_REPL_STATE_STREAMING &&
            (w->sync == PROTO_SYNC_STATE_UNKNOWN || rp->sync_state == w->sync);
@@ -492,10 +500,12 @@ static void emergency(int sig)
         ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
         long pid = 0;
 
-        if (fd >= 0)
+        if (fd >= 0) {
             close(fd);
-        for (ssize_t k = 0; k < n && buf[k] >= '0' && buf[k] <= '9'; k++)
+        }
+        for (ssize_t k = 0; k < n && buf[k] >= '0' && buf[k] <= '9'; k++) {
             pid = pid * 10 + (buf[k] - '0');
+        }
         if (pid > 1) {
             (void) kill((pid_t) pid, SIGKILL);
             (void) kill((pid_t) pid, SIGCONT);
@@ -508,24 +518,28 @@ static void cleanup(void)
 {
     struct node *nodes[] = {&A, &B};
 
-    if (cleaned)
+    if (cleaned) {
         return;
+    }
     cleaned = true;
     for (size_t i = 0; i < 2; i++) {
         struct errbuf eb;
         int pid = nodes[i]->opened ? node_pid(nodes[i]) : 0;
 
-        if (!pid)
+        if (!pid) {
             continue;
+        }
         (void) kill(pid, SIGCONT);
-        if (engine_stop(&nodes[i]->e, &eb) < 0)
+        if (engine_stop(&nodes[i]->e, &eb) < 0) {
             (void) tu_kill_wait(pid, SIGKILL, 5000);
+        }
     }
     /* OG_TEST_KEEP=1 keeps the directory (data, logs) for a post-mortem. */
-    if (tmpdir[0] && !getenv("OG_TEST_KEEP"))
+    if (tmpdir[0] && !getenv("OG_TEST_KEEP")) {
         (void) tu_rmtree(tmpdir);
-    else if (tmpdir[0])
+    } else if (tmpdir[0]) {
         fprintf(stderr, "kept %s\n", tmpdir);
+    }
 }
 
 static int suite_init(void)
@@ -536,12 +550,14 @@ static int suite_init(void)
         fprintf(stderr, "no unprivileged user to run PostgreSQL as\n");
         return 1;
     }
-    if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0 || chmod(tmpdir, 0755) < 0)
+    if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0 || chmod(tmpdir, 0755) < 0) {
         return 1;
+    }
     atexit(cleanup);
     if (node_setup(&A, "pg-a", "127.0.0.1", uid, gid) < 0 ||
-        node_setup(&B, "pg-b", "127.0.0.2", uid, gid) < 0)
+        node_setup(&B, "pg-b", "127.0.0.2", uid, gid) < 0) {
         return 1;
+    }
     node_peers();
     snprintf(pidfiles[0], sizeof(pidfiles[0]), "%s/postmaster.pid", A.e.data_dir);
     snprintf(pidfiles[1], sizeof(pidfiles[1]), "%s/postmaster.pid", B.e.data_dir);

@@ -34,8 +34,9 @@ static int start_arbiter(void)
     char log_path[600];
     uint16_t port = 0;
 
-    if (tu_free_port("127.0.0.1", &port) < 0)
+    if (tu_free_port("127.0.0.1", &port) < 0) {
         return -1;
+    }
     (void) snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
     (void) snprintf(base_url, sizeof(base_url), "http://%s", listen);
     (void) snprintf(log_path, sizeof(log_path), "%s/arbiter.log", tmpdir);
@@ -110,8 +111,9 @@ static long post_raw(const char *path, const char *body, cJSON **ret)
 
     (void) snprintf(url, sizeof(url), "%s%s", base_url, path);
     r = httpc_do(client, &req, &resp, &eb);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     status = resp.status;
     *ret = cJSON_ParseWithLength(resp.body ? resp.body : "", resp.body_len);
     httpc_response_done(&resp);
@@ -125,8 +127,9 @@ static int count_agents(void)
     long st = get_json("/api/v1/agents", &arr);
     int n = -1;
 
-    if (st == 200 && cJSON_IsArray(arr))
+    if (st == 200 && cJSON_IsArray(arr)) {
         n = cJSON_GetArraySize(arr);
+    }
     cJSON_Delete(arr);
     return n;
 }
@@ -154,8 +157,9 @@ static int sqlite_count(const char *sql)
     int n = -1;
 
     if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
         n = sqlite3_column_int(st, 0);
+    }
     sqlite3_finalize(st);
     sqlite3_close(db);
     return n;
@@ -276,12 +280,14 @@ static int run_status(const char *const argv[])
     int status = 0;
 
     (void) snprintf(log_path, sizeof(log_path), "%s/cli.log", tmpdir);
-    if (tu_spawn(argv, log_path, &pid) < 0)
+    if (tu_spawn(argv, log_path, &pid) < 0) {
         return -1;
+    }
     for (int i = 0; i < 500; i++) { /* at most 5 s */
         pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
+        if (w == pid) {
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+        }
         usleep(10 * 1000);
     }
     (void) tu_kill_wait(pid, SIGKILL, 1000);
@@ -323,8 +329,9 @@ static int suite_init(void)
 {
     struct httpc_options opt = {.connect_timeout_ms = 1000, .timeout_ms = 3000};
 
-    if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0)
+    if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0) {
         return -1;
+    }
     (void) snprintf(db_path, sizeof(db_path), "%s/arbiter.db", tmpdir);
     client = httpc_new(&opt);
     return 0;
@@ -332,14 +339,18 @@ static int suite_init(void)
 
 static int suite_cleanup(void)
 {
-    for (int i = 0; i < 2; i++)
-        if (agent_pids[i] > 0)
+    for (int i = 0; i < 2; i++) {
+        if (agent_pids[i] > 0) {
             (void) tu_kill_wait(agent_pids[i], SIGTERM, 5000);
-    if (arbiter_pid > 0)
+        }
+    }
+    if (arbiter_pid > 0) {
         (void) tu_kill_wait(arbiter_pid, SIGTERM, 5000);
+    }
     httpc_free(client);
-    if (getenv("OG_TEST_KEEP") == NULL)
+    if (getenv("OG_TEST_KEEP") == NULL) {
         (void) tu_rmtree(tmpdir);
+    }
     return 0;
 }
 

@@ -51,8 +51,9 @@ static void exec_ok(const struct pgserver *pg, const char *sql, char *out, size_
 {
     int r = tu_pg_exec(pg->conninfo, sql, out, size);
 
-    if (r != 0)
+    if (r != 0) {
         fprintf(stderr, "SQL failed (%d) on %s: %s: %s\n", r, pg->conninfo, sql, out);
+    }
     CU_ASSERT_EQUAL_FATAL(r, 0);
 }
 
@@ -63,8 +64,9 @@ static void test_pgserver_start_query_stop(void)
     int r;
 
     r = pgserver_start(&pg1, NULL, err, sizeof(err));
-    if (r != 0)
+    if (r != 0) {
         fprintf(stderr, "pgserver_start: %d: %s\n", r, err);
+    }
     CU_ASSERT_EQUAL_FATAL(r, 0);
     CU_ASSERT_STRING_EQUAL(pg1.host, "127.0.0.1");
     CU_ASSERT_NOT_EQUAL(pg1.port, 0);
@@ -101,8 +103,9 @@ static void test_pgserver_two_servers_side_by_side(void)
     pid_t pid1, pid2;
 
     CU_ASSERT_EQUAL_FATAL(pgserver_start(&pg1, "127.0.0.1", err, sizeof(err)), 0);
-    if (pgserver_start(&pg2, "127.0.0.2", err, sizeof(err)) != 0)
+    if (pgserver_start(&pg2, "127.0.0.2", err, sizeof(err)) != 0) {
         fprintf(stderr, "pgserver_start 127.0.0.2: %s\n", err);
+    }
     CU_ASSERT_FATAL(pg2.active);
     CU_ASSERT_STRING_EQUAL(pg2.host, "127.0.0.2");
     CU_ASSERT_STRING_NOT_EQUAL(pg1.dir, pg2.dir);
@@ -156,13 +159,15 @@ static void dying_child(int fd, const char *host, enum child_death how)
     char v[64];
 
     rep.rc = pgserver_start(&pg, host, rep.err, sizeof(rep.err));
-    if (rep.rc == 0)
+    if (rep.rc == 0) {
         rep.rc = tu_pg_exec(pg.conninfo, "SELECT 1", v, sizeof(v));
+    }
     rep.postmaster_pid = pg.postmaster_pid;
     memcpy(rep.dir, pg.dir, sizeof(rep.dir));
     (void) !write(fd, &rep, sizeof(rep));
-    if (how == DIE_EXIT)
+    if (how == DIE_EXIT) {
         exit(0); /* the atexit handler stops the server before the process is gone */
+    }
     (void) raise(how == DIE_SIGTERM ? SIGTERM : SIGKILL);
     _exit(99);
 }
@@ -178,11 +183,13 @@ static bool read_full(int fd, void *buf, size_t size, uint64_t timeout_ms)
         uint64_t now = tu_now_ms();
         ssize_t n;
 
-        if (now >= deadline || poll(&pfd, 1, (int) (deadline - now)) <= 0)
+        if (now >= deadline || poll(&pfd, 1, (int) (deadline - now)) <= 0) {
             return false;
+        }
         n = read(fd, (char *) buf + got, size - got);
-        if (n <= 0)
+        if (n <= 0) {
             return false;
+        }
         got += (size_t) n;
     }
     return true;
@@ -214,8 +221,9 @@ static void check_cleanup_after_death(const char *host, enum child_death how, in
     (void) close(pfd[0]);
     CU_ASSERT_EQUAL(tu_wait_exit(child, 30000, &status), 0);
     CU_ASSERT_EQUAL(status, expected_status);
-    if (rep.rc != 0)
+    if (rep.rc != 0) {
         fprintf(stderr, "server in the child: %d: %s\n", rep.rc, rep.err);
+    }
     CU_ASSERT_EQUAL_FATAL(rep.rc, 0);
     CU_ASSERT_FATAL(rep.postmaster_pid > 0);
 
@@ -227,8 +235,9 @@ static void check_cleanup_after_death(const char *host, enum child_death how, in
     CU_ASSERT_FALSE(path_exists(rep.dir));
     fprintf(stderr, "[%s cleaned up %llu ms after the child died] ", host,
             (unsigned long long) (tu_now_ms() - t0));
-    if (tu_pid_alive(rep.postmaster_pid)) /* do not leak it into the next run */
+    if (tu_pid_alive(rep.postmaster_pid)) { /* do not leak it into the next run */
         (void) tu_kill_wait(rep.postmaster_pid, SIGKILL, 5000);
+    }
 }
 
 static void test_pgserver_watchdog_cleans_up_after_sigkill(void)

@@ -18,8 +18,9 @@ int cu_run_with(const char *name, CU_TestInfo *tests, CU_InitializeFunc init,
     unsigned failures;
 
     (void) log_setup("test", NULL, true);
-    if (CU_initialize_registry() != CUE_SUCCESS)
+    if (CU_initialize_registry() != CUE_SUCCESS) {
         return 2;
+    }
     if (CU_register_suites(suites) != CUE_SUCCESS) {
         CU_cleanup_registry();
         return 2;

@@ -95,12 +95,15 @@ static void append_log_tail(char *err, size_t errsize, const char *path)
     }
     len = strlen(text);
     tail = len > 600 ? text + len - 600 : text;
-    for (char *p = text; *p; p++)
-        if (*p == '\n')
+    for (char *p = text; *p; p++) {
+        if (*p == '\n') {
             *p = ' ';
+        }
+    }
     used = strlen(err);
-    if (*tail && used + 1 < errsize)
+    if (*tail && used + 1 < errsize) {
         (void) snprintf(err + used, errsize - used, " | %s: %s", path, tail);
+    }
     free(text);
 }
 
@@ -118,13 +121,16 @@ int pgserver_run_user(int *ret_uid, int *ret_gid)
     char buf[4096];
     int r;
 
-    if (!name || !*name)
+    if (!name || !*name) {
         name = PG_DEFAULT_USER;
+    }
     r = getpwnam_r(name, &pw, buf, sizeof(buf), &found);
-    if (r != 0)
+    if (r != 0) {
         return -r;
-    if (!found)
+    }
+    if (!found) {
         return -ENOENT;
+    }
     *ret_uid = (int) pw.pw_uid;
     *ret_gid = (int) pw.pw_gid;
     return 0;
@@ -134,10 +140,12 @@ int pgserver_run_user(int *ret_uid, int *ret_gid)
 
 static int registry_find(const char *dir)
 {
-    for (int i = 0; i < PG_MAX_SERVERS; i++)
+    for (int i = 0; i < PG_MAX_SERVERS; i++) {
         if (registry[i].used && reg_owner[i] == (sig_atomic_t) getpid() &&
-            !strcmp(registry[i].pg.dir, dir))
+            !strcmp(registry[i].pg.dir, dir)) {
             return i;
+        }
+    }
     return -1;
 }
 
@@ -146,11 +154,14 @@ static int registry_put(const struct pgserver *pg)
 {
     int slot = registry_find(pg->dir);
 
-    for (int i = 0; slot < 0 && i < PG_MAX_SERVERS; i++)
-        if (!registry[i].used || reg_owner[i] != (sig_atomic_t) getpid())
+    for (int i = 0; slot < 0 && i < PG_MAX_SERVERS; i++) {
+        if (!registry[i].used || reg_owner[i] != (sig_atomic_t) getpid()) {
             slot = i;
-    if (slot < 0)
+        }
+    }
+    if (slot < 0) {
         return -ENOSPC;
+    }
     reg_pid[slot] = 0;
     registry[slot].pg = *pg;
     registry[slot].used = true;
@@ -172,12 +183,16 @@ static void on_fatal_signal(int sig)
     int saved_errno = errno;
     sig_atomic_t self = (sig_atomic_t) getpid();
 
-    for (int i = 0; i < PG_MAX_SERVERS; i++)
-        if (reg_owner[i] == self && reg_pid[i] > 0)
+    for (int i = 0; i < PG_MAX_SERVERS; i++) {
+        if (reg_owner[i] == self && reg_pid[i] > 0) {
             (void) kill((pid_t) reg_pid[i], SIGKILL);
-    for (size_t i = 0; i < N_CLEANUP_SIGNALS; i++)
-        if (cleanup_signals[i] == sig)
+        }
+    }
+    for (size_t i = 0; i < N_CLEANUP_SIGNALS; i++) {
+        if (cleanup_signals[i] == sig) {
             (void) sigaction(sig, &old_actions[i], NULL);
+        }
+    }
     (void) raise(sig); /* delivered when the handler returns */
     errno = saved_errno;
 }
@@ -197,8 +212,9 @@ static void install_handlers_once(void)
 {
     struct sigaction sa;
 
-    if (handlers_installed)
+    if (handlers_installed) {
         return;
+    }
     handlers_installed = true;
     (void) atexit(stop_all_at_exit);
     memset(&sa, 0, sizeof(sa));
@@ -206,8 +222,9 @@ static void install_handlers_once(void)
     (void) sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < N_CLEANUP_SIGNALS; i++) {
         if (sigaction(cleanup_signals[i], NULL, &old_actions[i]) < 0 ||
-            old_actions[i].sa_handler == SIG_IGN)
+            old_actions[i].sa_handler == SIG_IGN) {
             continue; /* an ignored signal stays ignored */
+        }
         (void) sigaction(cleanup_signals[i], &sa, NULL);
     }
 }
@@ -225,18 +242,22 @@ static int read_pidfile(const char *datadir, pid_t *ret_pid, unsigned long *ret_
     *ret_key = *ret_shmid = 0;
     (void) snprintf(path, sizeof(path), "%s/postmaster.pid", datadir);
     text = tu_read_file(path);
-    if (!text)
+    if (!text) {
         return -errno;
+    }
     line = text;
     /* Line 1 is the pid, line 7 "key shmid" (src/include/miscadmin.h LOCK_FILE_LINE_*). */
     for (int n = 1; line && n <= 7; n++) {
-        if (n == 1 && sscanf(line, "%d", &pid) == 1 && pid > 0)
+        if (n == 1 && sscanf(line, "%d", &pid) == 1 && pid > 0) {
             r = 0;
-        if (n == 7 && sscanf(line, "%lu %lu", ret_key, ret_shmid) != 2)
+        }
+        if (n == 7 && sscanf(line, "%lu %lu", ret_key, ret_shmid) != 2) {
             *ret_key = *ret_shmid = 0;
+        }
         line = strchr(line, '\n');
-        if (line)
+        if (line) {
             line++;
+        }
     }
     free(text);
     *ret_pid = (pid_t) pid;
@@ -247,8 +268,9 @@ static bool is_postgres(pid_t pid)
 {
     char comm[32], state = '?';
 
-    if (tu_proc_stat(pid, &state, NULL, comm, sizeof(comm)) < 0)
+    if (tu_proc_stat(pid, &state, NULL, comm, sizeof(comm)) < 0) {
         return false;
+    }
     return state != 'Z' && state != 'X' && !strcmp(comm, "postgres");
 }
 
@@ -264,18 +286,22 @@ static int kill_postmaster(const char *datadir, pid_t pid, uint64_t timeout_ms)
     struct shmid_ds ds;
     int r = 0;
 
-    if (read_pidfile(datadir, &file_pid, &key, &shmid) == 0 && pid <= 0)
+    if (read_pidfile(datadir, &file_pid, &key, &shmid) == 0 && pid <= 0) {
         pid = file_pid;
+    }
     /* The pid may be stale (reused) after a crash: only ever kill a "postgres". */
-    if (pid > 0 && is_postgres(pid) && tu_kill_wait(pid, SIGKILL, timeout_ms) == -ETIMEDOUT)
+    if (pid > 0 && is_postgres(pid) && tu_kill_wait(pid, SIGKILL, timeout_ms) == -ETIMEDOUT) {
         r = -ETIMEDOUT;
+    }
     /* A postmaster killed alone (signal handler) may leave backends in its group. */
-    if (pid > 0 && !tu_pid_alive(pid))
+    if (pid > 0 && !tu_pid_alive(pid)) {
         (void) kill(-pid, SIGKILL);
+    }
     /* A killed postmaster leaves its small segment behind; ours only if the key matches. */
     if (shmid > 0 && shmctl((int) shmid, IPC_STAT, &ds) == 0 &&
-        (unsigned long) ds.shm_perm.__key == key)
+        (unsigned long) ds.shm_perm.__key == key) {
         (void) shmctl((int) shmid, IPC_RMID, NULL);
+    }
     return r;
 }
 
@@ -286,8 +312,9 @@ static int remove_dir(const char *dir)
 
     for (int i = 0; i < 10; i++) {
         r = tu_rmtree(dir);
-        if (r == 0)
+        if (r == 0) {
             break;
+        }
         tu_sleep_ms(100);
     }
     return r;
@@ -304,9 +331,11 @@ static void watchdog_detach(int rfd)
     (void) chdir("/");
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD) {
             (void) sigaction(sig, &sa, NULL);
+        }
+    }
     /* Nothing of the test's: not its output pipes (ctest waits on them), not other pipes. */
     fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (fd >= 0) {
@@ -314,11 +343,14 @@ static void watchdog_detach(int rfd)
         (void) dup2(fd, STDOUT_FILENO);
         (void) dup2(fd, STDERR_FILENO);
     }
-    if (rfd != 3)
+    if (rfd != 3) {
         (void) dup2(rfd, 3);
-    if (close_range(4, ~0u, 0) < 0)
-        for (fd = 4; fd < 65536; fd++)
+    }
+    if (close_range(4, ~0u, 0) < 0) {
+        for (fd = 4; fd < 65536; fd++) {
             (void) close(fd);
+        }
+    }
 }
 
 static void watchdog_main(int rfd, const char *dir_in, const char *datadir_in)
@@ -338,21 +370,25 @@ static void watchdog_main(int rfd, const char *dir_in, const char *datadir_in)
         char c;
         ssize_t n;
 
-        if (poll(&pfd, 1, left > 3600000 ? 3600000 : (int) left) <= 0)
+        if (poll(&pfd, 1, left > 3600000 ? 3600000 : (int) left) <= 0) {
             continue;
+        }
         n = read(3, &c, 1);
-        if (n == 1 && c == 'q')
+        if (n == 1 && c == 'q') {
             _exit(0); /* cleaned up by pgserver_stop */
-        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+        }
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
             break; /* the test process is gone */
+        }
     }
     /* The postmaster may still be writing its pid file if the test died during start. */
     for (int i = 0; i < 5; i++) {
         pid_t pid = 0;
         unsigned long key, shmid;
 
-        if (read_pidfile(datadir, &pid, &key, &shmid) == 0 || access(datadir, F_OK) < 0)
+        if (read_pidfile(datadir, &pid, &key, &shmid) == 0 || access(datadir, F_OK) < 0) {
             break;
+        }
         tu_sleep_ms(200);
     }
     (void) kill_postmaster(datadir, 0, PG_KILL_TIMEOUT_MS);
@@ -367,8 +403,9 @@ static int watchdog_start(struct pgserver *pg, char *err, size_t errsize)
     pid_t mid, w = -1;
     struct pollfd pfd;
 
-    if (pipe2(wd, O_CLOEXEC) < 0)
+    if (pipe2(wd, O_CLOEXEC) < 0) {
         return fail(err, errsize, -errno, "pipe: %s", strerror(errno));
+    }
     if (pipe2(info, O_CLOEXEC) < 0) {
         int r = -errno;
 
@@ -381,8 +418,9 @@ static int watchdog_start(struct pgserver *pg, char *err, size_t errsize)
         (void) close(wd[1]);
         (void) close(info[0]);
         w = fork();
-        if (w == 0)
+        if (w == 0) {
             watchdog_main(wd[0], pg->dir, pg->datadir);
+        }
         (void) !write(info[1], &w, sizeof(w));
         _exit(w < 0 ? 1 : 0);
     }
@@ -390,13 +428,16 @@ static int watchdog_start(struct pgserver *pg, char *err, size_t errsize)
     (void) close(info[1]);
     pg->watchdog_fd = wd[1];
     pfd = (struct pollfd){.fd = info[0], .events = POLLIN};
-    if (mid > 0 && poll(&pfd, 1, 5000) == 1 && read(info[0], &w, sizeof(w)) != sizeof(w))
+    if (mid > 0 && poll(&pfd, 1, 5000) == 1 && read(info[0], &w, sizeof(w)) != sizeof(w)) {
         w = -1;
+    }
     (void) close(info[0]);
-    if (mid > 0)
+    if (mid > 0) {
         (void) tu_wait_exit(mid, 5000, NULL);
-    if (mid < 0 || w <= 0)
+    }
+    if (mid < 0 || w <= 0) {
         return fail(err, errsize, -ECHILD, "could not start the watchdog process");
+    }
     pg->watchdog_pid = w;
     return 0;
 }
@@ -415,8 +456,9 @@ static void run_child(const struct pgserver *pg, const char *const argv[], const
     (void) sigprocmask(SIG_SETMASK, &none, NULL);
     (void) setsid(); /* its own group, so a timeout kills initdb's children too */
     fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0)
+    if (fd >= 0) {
         (void) dup2(fd, STDIN_FILENO);
+    }
     fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd >= 0) {
         (void) dup2(fd, STDOUT_FILENO);
@@ -448,10 +490,12 @@ static int pg_run(const struct pgserver *pg, const char *const argv[], const cha
 
     (void) snprintf(log_path, sizeof(log_path), "%s/%s", pg->dir, log_name);
     pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
         return fail(err, errsize, -errno, "fork: %s", strerror(errno));
-    if (pid == 0)
+    }
+    if (pid == 0) {
         run_child(pg, argv, log_path);
+    }
     r = tu_wait_exit(pid, timeout_ms, ret_status);
     if (r == -ETIMEDOUT) {
         (void) kill(-pid, SIGKILL);
@@ -477,18 +521,22 @@ static bool searchable_by(const char *path, uid_t uid)
     char buf[PATH_MAX];
     struct stat st;
 
-    if (str_copy(buf, sizeof(buf), path) < 0)
+    if (str_copy(buf, sizeof(buf), path) < 0) {
         return false;
+    }
     for (int i = 0; i < PATH_MAX && buf[0]; i++) {
         char *slash;
 
-        if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
+        if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode)) {
             return false;
-        if (!(st.st_mode & S_IXOTH) && st.st_uid != uid)
+        }
+        if (!(st.st_mode & S_IXOTH) && st.st_uid != uid) {
             return false;
+        }
         slash = strrchr(buf, '/');
-        if (!slash)
+        if (!slash) {
             break;
+        }
         *slash = '\0';
     }
     return true;
@@ -500,15 +548,18 @@ static int make_dir(struct pgserver *pg, char *err, size_t errsize)
     struct sockaddr_un sun;
     int n;
 
-    if (!base || !*base || (pg->as_user && !searchable_by(base, pg->uid)))
+    if (!base || !*base || (pg->as_user && !searchable_by(base, pg->uid))) {
         base = "/tmp";
+    }
     n = snprintf(pg->dir, sizeof(pg->dir), "%s/og-pg-XXXXXX", base);
     if (n < 0 || (size_t) n >= sizeof(pg->dir) ||
-        strlen(pg->dir) + sizeof("/.s.PGSQL.65535") > sizeof(sun.sun_path))
+        strlen(pg->dir) + sizeof("/.s.PGSQL.65535") > sizeof(sun.sun_path)) {
         return fail(err, errsize, -ENAMETOOLONG, "temp dir under %s too long for a socket", base);
+    }
     if (strspn(pg->dir, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+") !=
-        strlen(pg->dir))
+        strlen(pg->dir)) {
         return fail(err, errsize, -EINVAL, "temp dir %s: only [A-Za-z0-9/._+-] allowed", pg->dir);
+    }
     if (!mkdtemp(pg->dir)) {
         pg->dir[0] = '\0';
         return fail(err, errsize, -errno, "mkdtemp under %s: %s", base, strerror(errno));
@@ -529,8 +580,9 @@ static int run_initdb(struct pgserver *pg, char *err, size_t errsize)
             "-k",   "-E", "UTF8",      "--locale=C", "-N", /* no fsync: throw-away data */
             NULL};
     r = pg_run(pg, argv, "initdb.log", PG_INITDB_TIMEOUT_MS, &status, err, errsize);
-    if (r == 0 && status != 0)
+    if (r == 0 && status != 0) {
         r = -EIO;
+    }
     return r;
 }
 
@@ -545,11 +597,13 @@ static int configure_hba(struct pgserver *pg, char *err, size_t errsize)
 
     (void) snprintf(path, sizeof(path), "%s/pg_hba.conf", pg->datadir);
     fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
         return fail(err, errsize, -errno, "open %s: %s", path, strerror(errno));
+    }
     n = write(fd, lines, sizeof(lines) - 1);
-    if (n != (ssize_t) sizeof(lines) - 1)
+    if (n != (ssize_t) sizeof(lines) - 1) {
         r = fail(err, errsize, n < 0 ? -errno : -EIO, "write %s failed", path);
+    }
     (void) close(fd);
     return r;
 }
@@ -560,9 +614,10 @@ static bool log_says_port_taken(const char *path, size_t offset)
     char *text = tu_read_file(path);
     bool taken = false;
 
-    if (text && strlen(text) >= offset)
+    if (text && strlen(text) >= offset) {
         taken = strstr(text + offset, "Address already in use") ||
                 strstr(text + offset, "could not create any TCP/IP sockets");
+    }
     free(text);
     return taken;
 }
@@ -586,18 +641,21 @@ static int start_postmaster(struct pgserver *pg, char *err, size_t errsize)
         size_t offset = file_length(pg->logpath);
 
         r = tu_free_port(pg->host, &pg->port);
-        if (r < 0)
+        if (r < 0) {
             return fail(err, errsize, r, "no free port on %s: %s", pg->host, strerror(-r));
+        }
         /* pg_ctl hands -o to /bin/sh: make_dir allowed only shell-safe characters. */
         (void) snprintf(opts, sizeof(opts),
                         "-c listen_addresses=%s -c port=%u -c unix_socket_directories=%s "
                         "-c fsync=off",
                         pg->host, (unsigned) pg->port, pg->dir);
         r = pg_run(pg, argv, "pg_ctl.log", PG_CTL_START_TIMEOUT_MS, &status, err, errsize);
-        if (r < 0)
+        if (r < 0) {
             return r;
-        if (status == 0)
+        }
+        if (status == 0) {
             return 0;
+        }
         if (!log_says_port_taken(pg->logpath, offset)) {
             append_log_tail(err, errsize, pg->logpath);
             return -EIO;
@@ -614,10 +672,12 @@ static int wait_ready(struct pgserver *pg, char *err, size_t errsize)
 
     while (tu_now_ms() < deadline) {
         ping = PQping(pg->conninfo);
-        if (ping == PQPING_OK)
+        if (ping == PQPING_OK) {
             return 0;
-        if (ping == PQPING_NO_ATTEMPT)
+        }
+        if (ping == PQPING_NO_ATTEMPT) {
             break;
+        }
         tu_sleep_ms(PG_STEP_MS);
     }
     (void) fail(err, errsize, 0, "server at %s:%u not ready (PQping %d)", pg->host,
@@ -630,8 +690,9 @@ static int check_host(const char *host, char *err, size_t errsize)
 {
     struct in_addr a;
 
-    if (inet_pton(AF_INET, host, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127)
+    if (inet_pton(AF_INET, host, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127) {
         return fail(err, errsize, -EINVAL, "host %s is not an IPv4 loopback address", host);
+    }
     return 0;
 }
 
@@ -639,14 +700,16 @@ static int choose_user(struct pgserver *pg, char *err, size_t errsize)
 {
     int uid, gid, r;
 
-    if (geteuid() != 0)
+    if (geteuid() != 0) {
         return 0;
+    }
     r = pgserver_run_user(&uid, &gid);
-    if (r < 0)
+    if (r < 0) {
         return fail(err, errsize, r,
                     "PostgreSQL refuses root and user %s is missing (%s); run scripts/deps.sh",
                     getenv("OG_TEST_PGUSER") ? getenv("OG_TEST_PGUSER") : PG_DEFAULT_USER,
                     strerror(-r));
+    }
     pg->as_user = true;
     pg->uid = (uid_t) uid;
     pg->gid = (gid_t) gid;
@@ -659,25 +722,33 @@ static int start_steps(struct pgserver *pg, char *err, size_t errsize)
     unsigned long key, shmid;
     int r;
 
-    if (pg->as_user && chown(pg->dir, pg->uid, pg->gid) < 0)
+    if (pg->as_user && chown(pg->dir, pg->uid, pg->gid) < 0) {
         return fail(err, errsize, -errno, "chown %s: %s", pg->dir, strerror(errno));
+    }
     r = watchdog_start(pg, err, errsize);
-    if (r == 0)
+    if (r == 0) {
         r = registry_put(pg);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = run_initdb(pg, err, errsize);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = configure_hba(pg, err, errsize);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = start_postmaster(pg, err, errsize);
-    if (r < 0)
+    }
+    if (r < 0) {
         return r;
+    }
     r = read_pidfile(pg->datadir, &pg->postmaster_pid, &key, &shmid);
-    if (r < 0)
+    if (r < 0) {
         return fail(err, errsize, r, "no pid in %s/postmaster.pid", pg->datadir);
+    }
     r = registry_put(pg);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     (void) snprintf(pg->conninfo, sizeof(pg->conninfo),
                     "host=%s port=%u user=postgres dbname=postgres connect_timeout=5", pg->host,
                     (unsigned) pg->port);
@@ -690,19 +761,25 @@ int pgserver_start(struct pgserver *pg, const char *host, char *err, size_t errs
 
     memset(pg, 0, sizeof(*pg));
     pg->watchdog_fd = -1;
-    if (err && errsize > 0)
+    if (err && errsize > 0) {
         err[0] = '\0';
-    if (!host)
+    }
+    if (!host) {
         host = "127.0.0.1";
+    }
     r = check_host(host, err, errsize);
-    if (r == 0 && str_copy(pg->host, sizeof(pg->host), host) < 0)
+    if (r == 0 && str_copy(pg->host, sizeof(pg->host), host) < 0) {
         r = fail(err, errsize, -EINVAL, "host too long");
-    if (r == 0)
+    }
+    if (r == 0) {
         r = choose_user(pg, err, errsize);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = make_dir(pg, err, errsize);
-    if (r < 0)
+    }
+    if (r < 0) {
         return r;
+    }
     install_handlers_once();
     r = registry_put(pg);
     if (r < 0) {
@@ -711,8 +788,9 @@ int pgserver_start(struct pgserver *pg, const char *host, char *err, size_t errs
     }
     pg->active = true;
     r = start_steps(pg, err, errsize);
-    if (r < 0)
+    if (r < 0) {
         (void) pgserver_stop(pg);
+    }
     return r;
 }
 
@@ -723,12 +801,14 @@ int pgserver_stop(struct pgserver *pg)
     char pg_ctl[PATH_MAX], pidfile[PATH_MAX + 32], no_err[8];
     int slot, status = 0, r, k;
 
-    if (!pg || !pg->active)
+    if (!pg || !pg->active) {
         return 0;
+    }
     pg->active = false;
     slot = registry_find(pg->dir);
-    if (slot < 0)
+    if (slot < 0) {
         return 0; /* stopped through another copy (exit handler) */
+    }
     (void) snprintf(pidfile, sizeof(pidfile), "%s/postmaster.pid", pg->datadir);
     if (access(pidfile, F_OK) == 0) {
         (void) snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", pgserver_bindir());
@@ -739,17 +819,20 @@ int pgserver_stop(struct pgserver *pg)
     }
     r = kill_postmaster(pg->datadir, pg->postmaster_pid, PG_KILL_TIMEOUT_MS);
     k = remove_dir(pg->dir);
-    if (r == 0)
+    if (r == 0) {
         r = k;
+    }
     if (pg->watchdog_fd >= 0) {
         /* All done: tell the watchdog to go. Otherwise EOF makes it try once more. */
-        if (r == 0)
+        if (r == 0) {
             (void) !write(pg->watchdog_fd, "q", 1);
+        }
         (void) close(pg->watchdog_fd);
         pg->watchdog_fd = -1;
     }
-    if (pg->watchdog_pid > 0)
+    if (pg->watchdog_pid > 0) {
         (void) tu_kill_wait(pg->watchdog_pid, 0, PG_KILL_TIMEOUT_MS);
+    }
     registry_drop(slot);
     return r;
 }

@@ -47,8 +47,9 @@ void tu_sleep_ms(uint64_t ms)
     uint64_t now;
 
     /* poll() returns early on signals; at most a few rounds then. */
-    for (int i = 0; i < 1000 && (now = tu_now_ms()) < deadline; i++)
+    for (int i = 0; i < 1000 && (now = tu_now_ms()) < deadline; i++) {
         (void) poll(NULL, 0, (int) (deadline - now));
+    }
 }
 
 int tu_free_port(const char *host, uint16_t *ret)
@@ -58,16 +59,19 @@ int tu_free_port(const char *host, uint16_t *ret)
     int fd, r = 0;
 
     if (!host || inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
-        (ntohl(sa.sin_addr.s_addr) >> 24) != 127)
+        (ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
         return -EINVAL;
+    }
     fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (fd < 0) {
         return -errno;
+    }
     if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
-        getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+        getsockname(fd, (struct sockaddr *) &sa, &len) < 0) {
         r = -errno;
-    else
+    } else {
         *ret = ntohs(sa.sin_port);
+    }
     (void) close(fd);
     return r;
 }
@@ -76,16 +80,19 @@ bool tu_wait_until(bool (*pred)(void *), void *arg, uint64_t timeout_ms, uint64_
 {
     uint64_t deadline = tu_now_ms() + timeout_ms;
 
-    if (step_ms == 0)
+    if (step_ms == 0) {
         step_ms = 1;
+    }
     for (;;) {
         uint64_t now;
 
-        if (pred(arg))
+        if (pred(arg)) {
             return true;
+        }
         now = tu_now_ms();
-        if (now >= deadline)
+        if (now >= deadline) {
             return false;
+        }
         tu_sleep_ms(deadline - now < step_ms ? deadline - now : step_ms);
     }
 }
@@ -100,12 +107,14 @@ static void spawn_child(const char *const argv[], const char *log_path, int errf
     (void) sigprocmask(SIG_SETMASK, &none, NULL);
     (void) setsid();
     fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
+    if (fd < 0 || dup2(fd, STDIN_FILENO) < 0) {
         goto fail;
+    }
     if (log_path) {
         fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) {
             goto fail;
+        }
     }
     (void) execve(argv[0], (char *const *) argv, environ);
 fail:
@@ -120,10 +129,12 @@ int tu_spawn(const char *const argv[], const char *log_path, pid_t *ret_pid)
     ssize_t n;
     pid_t pid;
 
-    if (!argv || !argv[0])
+    if (!argv || !argv[0]) {
         return -EINVAL;
-    if (pipe2(pfd, O_CLOEXEC) < 0)
+    }
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
         return -errno;
+    }
     pid = fork();
     if (pid < 0) {
         e = errno;
@@ -158,14 +169,17 @@ int tu_wait_exit(pid_t pid, uint64_t timeout_ms, int *ret_status)
         pid_t r = waitpid(pid, &st, WNOHANG);
 
         if (r == pid) {
-            if (ret_status)
+            if (ret_status) {
                 *ret_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            }
             return 0;
         }
-        if (r < 0 && errno != EINTR)
+        if (r < 0 && errno != EINTR) {
             return -errno;
-        if (tu_now_ms() >= deadline)
+        }
+        if (tu_now_ms() >= deadline) {
             return -ETIMEDOUT;
+        }
         tu_sleep_ms(TU_WAIT_STEP_MS);
     }
 }
@@ -179,10 +193,12 @@ static bool pid_gone(void *arg)
 /* Signals pid's group when pid leads one, else pid alone. */
 static int signal_group(pid_t pid, int sig)
 {
-    if (kill(-pid, sig) == 0)
+    if (kill(-pid, sig) == 0) {
         return 0;
-    if (kill(pid, sig) == 0 || errno == ESRCH)
+    }
+    if (kill(pid, sig) == 0 || errno == ESRCH) {
         return 0;
+    }
     return -errno;
 }
 
@@ -190,19 +206,24 @@ int tu_kill_wait(pid_t pid, int sig, uint64_t timeout_ms)
 {
     int r;
 
-    if (pid <= 0)
+    if (pid <= 0) {
         return -EINVAL;
+    }
     r = signal_group(pid, sig);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     r = tu_wait_exit(pid, timeout_ms, NULL);
-    if (r == -ECHILD)
+    if (r == -ECHILD) {
         r = tu_wait_until(pid_gone, &pid, timeout_ms, TU_WAIT_STEP_MS) ? 0 : -ETIMEDOUT;
-    if (r != -ETIMEDOUT)
+    }
+    if (r != -ETIMEDOUT) {
         return r;
+    }
     (void) signal_group(pid, SIGKILL);
-    if (tu_wait_exit(pid, 5000, NULL) == -ECHILD)
+    if (tu_wait_exit(pid, 5000, NULL) == -ECHILD) {
         (void) tu_wait_until(pid_gone, &pid, 5000, TU_WAIT_STEP_MS);
+    }
     return -ETIMEDOUT;
 }
 
@@ -217,28 +238,34 @@ int tu_proc_stat(pid_t pid, char *ret_state, pid_t *ret_pgrp, char *comm, size_t
 
     (void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
         return -errno;
+    }
     n = read(fd, buf, sizeof(buf) - 1);
     (void) close(fd);
-    if (n <= 0)
+    if (n <= 0) {
         return n < 0 ? -errno : -ENOENT;
+    }
     buf[n] = '\0';
     /* "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses. */
     open_paren = strchr(buf, '(');
     close_paren = strrchr(buf, ')');
     if (!open_paren || !close_paren || close_paren < open_paren ||
-        sscanf(close_paren + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
+        sscanf(close_paren + 1, " %c %d %d", &state, &ppid, &pgrp) != 3) {
         return -EINVAL;
-    if (ret_state)
+    }
+    if (ret_state) {
         *ret_state = state;
-    if (ret_pgrp)
+    }
+    if (ret_pgrp) {
         *ret_pgrp = (pid_t) pgrp;
+    }
     if (comm && comm_size > 0) {
         size_t len = (size_t) (close_paren - open_paren - 1);
 
-        if (len >= comm_size)
+        if (len >= comm_size) {
             len = comm_size - 1;
+        }
         memcpy(comm, open_paren + 1, len);
         comm[len] = '\0';
     }
@@ -249,12 +276,15 @@ bool tu_pid_alive(pid_t pid)
 {
     char state = '?';
 
-    if (pid <= 0)
+    if (pid <= 0) {
         return false;
-    if (kill(pid, 0) < 0 && errno != EPERM)
+    }
+    if (kill(pid, 0) < 0 && errno != EPERM) {
         return false;
-    if (tu_proc_stat(pid, &state, NULL, NULL, 0) < 0)
+    }
+    if (tu_proc_stat(pid, &state, NULL, NULL, 0) < 0) {
         return false;
+    }
     return state != 'Z' && state != 'X';
 }
 
@@ -263,13 +293,16 @@ int tu_mkdtemp(char *buf, size_t size)
     const char *base = getenv("TMPDIR");
     int n;
 
-    if (!base || !*base)
+    if (!base || !*base) {
         base = "/tmp";
+    }
     n = snprintf(buf, size, "%s/og-test-XXXXXX", base);
-    if (n < 0 || (size_t) n >= size)
+    if (n < 0 || (size_t) n >= size) {
         return -ENAMETOOLONG;
-    if (!mkdtemp(buf))
+    }
+    if (!mkdtemp(buf)) {
         return -errno;
+    }
     return 0;
 }
 
@@ -280,14 +313,17 @@ static int rmtree_at(int dirfd, const char *name, int depth)
     struct dirent *de;
     int fd, r = 0;
 
-    if (depth > TU_RMTREE_MAX_DEPTH)
+    if (depth > TU_RMTREE_MAX_DEPTH) {
         return -ELOOP;
+    }
     fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT)
+        if (errno == ENOENT) {
             return 0;
-        if (errno != ENOTDIR && errno != ELOOP)
+        }
+        if (errno != ENOTDIR && errno != ELOOP) {
             return -errno;
+        }
         /* Not a directory (or a symbolic link): unlink the entry itself. */
         return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
     }
@@ -300,25 +336,30 @@ static int rmtree_at(int dirfd, const char *name, int depth)
     while ((de = readdir(d))) {
         int k;
 
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
             continue;
-        if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
+        }
+        if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
             k = rmtree_at(fd, de->d_name, depth + 1);
-        else
+        } else {
             k = unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT ? -errno : 0;
-        if (k < 0 && r == 0)
+        }
+        if (k < 0 && r == 0) {
             r = k;
+        }
     }
     (void) closedir(d);
-    if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0) {
         r = -errno;
+    }
     return r;
 }
 
 int tu_rmtree(const char *path)
 {
-    if (!path || !*path)
+    if (!path || !*path) {
         return -EINVAL;
+    }
     return rmtree_at(AT_FDCWD, path, 0);
 }
 
@@ -329,8 +370,9 @@ char *tu_read_file(const char *path)
     int fd, e;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
         return NULL;
+    }
     buf = xmalloc(cap);
     for (;;) {
         ssize_t n;
@@ -344,14 +386,16 @@ char *tu_read_file(const char *path)
             buf = xrealloc(buf, cap);
         }
         n = read(fd, buf + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
+        }
         if (n < 0) {
             e = errno;
             goto fail;
         }
-        if (n == 0)
+        if (n == 0) {
             break;
+        }
         len += (size_t) n;
     }
     (void) close(fd);
@@ -369,12 +413,14 @@ static void copy_pq_message(char *out, size_t size, const char *msg)
 {
     size_t len;
 
-    if (!out || size == 0)
+    if (!out || size == 0) {
         return;
+    }
     (void) str_copy(out, size, msg ? msg : "");
     len = strlen(out);
-    while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+    while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r')) {
         out[--len] = '\0';
+    }
 }
 
 int tu_pg_exec(const char *conninfo, const char *sql, char *first_value, size_t size)
@@ -385,8 +431,9 @@ int tu_pg_exec(const char *conninfo, const char *sql, char *first_value, size_t 
     int r = 0;
 
     conn = PQconnectdb(conninfo);
-    if (!conn)
+    if (!conn) {
         return -ENOMEM;
+    }
     if (PQstatus(conn) != CONNECTION_OK) {
         copy_pq_message(first_value, size, PQerrorMessage(conn));
         PQfinish(conn);
@@ -397,10 +444,12 @@ int tu_pg_exec(const char *conninfo, const char *sql, char *first_value, size_t 
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
         const char *v = "";
 
-        if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
+        if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0)) {
             v = PQgetvalue(res, 0, 0);
-        if (first_value && size > 0)
+        }
+        if (first_value && size > 0) {
             r = str_copy(first_value, size, v);
+        }
     } else {
         copy_pq_message(first_value, size, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
         r = -EIO;

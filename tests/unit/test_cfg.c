@@ -267,8 +267,9 @@ static char *subst(const char *s, const char *path)
 {
     const char *at = strchr(s, '@');
 
-    if (!at)
+    if (!at) {
         return xstrdup(s);
+    }
     return xasprintf("%.*s%s%s", (int) (at - s), s, path, at + 1);
 }
 
@@ -278,12 +279,15 @@ static int write_file(const char *path, const char *text)
     size_t len = strlen(text);
     int r = 0;
 
-    if (!f)
+    if (!f) {
         return -errno;
-    if (fwrite(text, 1, len, f) != len)
+    }
+    if (fwrite(text, 1, len, f) != len) {
         r = -EIO;
-    if (fclose(f) != 0)
+    }
+    if (fclose(f) != 0) {
         r = -EIO;
+    }
     return r;
 }
 
@@ -293,8 +297,9 @@ static void join_errors(const struct cfg_errors *errs, char *buf, size_t size)
     size_t off = 0;
 
     buf[0] = '\0';
-    for (unsigned i = 0; i < errs->n && off < size; i++)
+    for (unsigned i = 0; i < errs->n && off < size; i++) {
         off += (size_t) snprintf(buf + off, size - off, "%s\n", errs->msg[i]);
+    }
 }
 
 static void run_case(const struct cfg_case *c)
@@ -318,16 +323,19 @@ static void run_case(const struct cfg_case *c)
         CU_ASSERT(write_file(path, c->file) == 0);
     }
     argv[0] = xstrdup("test");
-    for (size_t i = 0; c->argv[i]; i++)
+    for (size_t i = 0; c->argv[i]; i++) {
         argv[argc++] = subst(c->argv[i], path);
-    for (size_t i = 0; c->env[i]; i++)
+    }
+    for (size_t i = 0; c->env[i]; i++) {
         env[i] = subst(c->env[i], path);
+    }
 
     memset(&cfg, 0xa5, sizeof(cfg));
     r = cfg_load(topts, N_TOPTS, argc, argv, (const char *const *) env, &cfg, &errs, &argi);
     join_errors(&errs, joined, sizeof(joined));
-    if (r != c->rc || (c->n_errors >= 0 && errs.n != (unsigned) c->n_errors))
+    if (r != c->rc || (c->n_errors >= 0 && errs.n != (unsigned) c->n_errors)) {
         (void) fprintf(stderr, "\ncase '%s': rc %d, %u errors:\n%s", c->name, r, errs.n, joined);
+    }
     CU_ASSERT_EQUAL(r, c->rc);
     if (c->n_errors >= 0)
         CU_ASSERT_EQUAL(errs.n, (unsigned) c->n_errors);
@@ -338,24 +346,29 @@ static void run_case(const struct cfg_case *c)
     for (size_t i = 0; i < 6 && c->expect[i]; i++) {
         const char *hay = r == 0 ? dump : joined;
 
-        if (!strstr(hay, c->expect[i]))
+        if (!strstr(hay, c->expect[i])) {
             (void) fprintf(stderr, "\ncase '%s': missing '%s' in:\n%s\n", c->name, c->expect[i],
                            hay);
+        }
         CU_ASSERT_PTR_NOT_NULL(strstr(hay, c->expect[i]));
     }
     free(dump);
-    for (size_t i = 0; i < 10; i++)
+    for (size_t i = 0; i < 10; i++) {
         free(argv[i]);
-    for (size_t i = 0; i < 8; i++)
+    }
+    for (size_t i = 0; i < 8; i++) {
         free(env[i]);
-    if (c->file)
+    }
+    if (c->file) {
         (void) unlink(path);
+    }
 }
 
 static void test_cfg_table(void)
 {
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         run_case(&cases[i]);
+    }
 }
 
 static void test_cfg_positional_stop(void)
@@ -525,10 +538,11 @@ static void test_cfg_usage_lists_every_flag(void)
     CU_ASSERT_EQUAL(fclose(out), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "Usage: og-test run [OPTIONS]\n\nRuns the test.\n"));
     for (size_t i = 0; i < N_TOPTS; i++) {
-        if (topts[i].type == CFG_TYPE_BOOL)
+        if (topts[i].type == CFG_TYPE_BOOL) {
             (void) snprintf(want, sizeof(want), "--[no-]%s", topts[i].name);
-        else
+        } else {
             (void) snprintf(want, sizeof(want), "--%s ", topts[i].name);
+        }
         CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
         if (topts[i].def) {
             (void) snprintf(want, sizeof(want), "(default: %s)", topts[i].def);
@@ -597,8 +611,9 @@ static int dispatch(char **argv, char **ret_out, char **ret_err)
     int argc = 0;
     int r;
 
-    while (argv[argc])
+    while (argv[argc]) {
         argc++;
+    }
     seen_argc = -1;
     r = cfg_dispatch_fp(out, err, "og-test", cmds, 2, argc, argv);
     (void) fclose(out);

@@ -24,16 +24,18 @@ static char *take_output(void)
     char *buf = calloc(1, cap + 1); /* ALLOW-BANNED: test code */
     ssize_t n;
 
-    while (len < cap && (n = read(pipe_fds[0], buf + len, cap - len)) > 0)
+    while (len < cap && (n = read(pipe_fds[0], buf + len, cap - len)) > 0) {
         len += (size_t) n;
+    }
     buf[len] = '\0';
     return buf;
 }
 
 static int setup(void)
 {
-    if (pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0)
+    if (pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
         return -1;
+    }
     log_set_fd(pipe_fds[1]);
     return log_setup("unit", "debug", false);
 }

@@ -52,8 +52,9 @@ static void test_quantity_table(void)
         uint64_t v = 77, m = 77;
         int r = quantity_parse_bytes(q->text, &v);
 
-        if (r != q->rc || (r == 0 && v != q->bytes))
+        if (r != q->rc || (r == 0 && v != q->bytes)) {
             fprintf(stderr, "\n  %s: rc %d bytes %llu\n", q->text, r, (unsigned long long) v);
+        }
         CU_ASSERT_EQUAL(r, q->rc);
         if (q->rc == 0) {
             CU_ASSERT_EQUAL(v, q->bytes);

@@ -44,8 +44,9 @@ static void test_restart_limit_cap(void)
 
     restart_limit_init(&rl, 1000, 1000000);
     CU_ASSERT_EQUAL(rl.limit, RESTART_LIMIT_MAX);
-    for (uint64_t t = 0; t < 100; t++)
+    for (uint64_t t = 0; t < 100; t++) {
         restart_limit_record(&rl, t);
+    }
     CU_ASSERT_EQUAL(restart_limit_count(&rl, 100), RESTART_LIMIT_MAX);
     CU_ASSERT_FALSE(restart_limit_allow(&rl, 100));
 }

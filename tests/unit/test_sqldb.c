@@ -34,8 +34,9 @@ static const struct sqldb_migration migs[] = {
 
 static int suite_init(void)
 {
-    if (!mkdtemp(tmpdir))
+    if (!mkdtemp(tmpdir)) {
         return -1;
+    }
     have_tmpdir = true;
     return 0;
 }
@@ -46,14 +47,16 @@ static int suite_cleanup(void)
     struct dirent *de;
     DIR *d;
 
-    if (!have_tmpdir)
+    if (!have_tmpdir) {
         return 0;
+    }
     d = opendir(tmpdir);
     if (d) {
         /* Flat directory: every file a test made sits directly in it. */
         while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
                 continue;
+            }
             (void) snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
             (void) unlink(path);
         }
@@ -74,8 +77,9 @@ static long long query_int(struct sqldb *db, const char *sql)
     long long v = -1000;
 
     if (sqlite3_prepare_v2(sqldb_handle(db), sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
+        sqlite3_step(st) == SQLITE_ROW) {
         v = sqlite3_column_int64(st, 0);
+    }
     sqlite3_finalize(st);
     return v;
 }
@@ -128,15 +132,18 @@ static void test_sqldb_fds_are_cloexec(void)
         uint32_t fd = 0;
         ssize_t n;
 
-        if (de->d_name[0] == '.')
+        if (de->d_name[0] == '.') {
             continue;
+        }
         (void) snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
         n = readlink(link, target, sizeof(target) - 1);
-        if (n <= 0)
+        if (n <= 0) {
             continue;
+        }
         target[n] = '\0';
-        if (strncmp(target, path, strlen(path)) != 0)
+        if (strncmp(target, path, strlen(path)) != 0) {
             continue;
+        }
         CU_ASSERT_FATAL(str_to_u32(de->d_name, 0, INT_MAX, &fd) == 0);
         CU_ASSERT(fcntl((int) fd, F_GETFD) & FD_CLOEXEC);
         seen++;
@@ -385,8 +392,9 @@ static void test_sqldb_corrupt_file(void)
     FILE *f;
 
     path_of(path, sizeof(path), "corrupt.db");
-    for (size_t i = 0; i < sizeof(garbage); i++)
+    for (size_t i = 0; i < sizeof(garbage); i++) {
         garbage[i] = (char) (i * 7 + 3);
+    }
     f = fopen(path, "we");
     CU_ASSERT_FATAL(f != NULL);
     CU_ASSERT_EQUAL(fwrite(garbage, 1, sizeof(garbage), f), sizeof(garbage));
@@ -437,14 +445,18 @@ static void durability_child(const char *path)
     struct errbuf eb = {{0}};
     struct sqldb *db = NULL;
 
-    if (sqldb_open(path, migs, 1, &db, &eb) < 0)
+    if (sqldb_open(path, migs, 1, &db, &eb) < 0) {
         _exit(10);
-    if (sqldb_begin(db, &eb) < 0)
+    }
+    if (sqldb_begin(db, &eb) < 0) {
         _exit(11);
-    if (sqldb_exec(db, "INSERT INTO t (v) VALUES ('survivor')", &eb) < 0)
+    }
+    if (sqldb_exec(db, "INSERT INTO t (v) VALUES ('survivor')", &eb) < 0) {
         _exit(12);
-    if (sqldb_commit(db, &eb) < 0)
+    }
+    if (sqldb_commit(db, &eb) < 0) {
         _exit(13);
+    }
     (void) kill(getpid(), SIGKILL);
     _exit(14);
 }
@@ -455,10 +467,12 @@ static int wait_child(pid_t pid, int timeout_ms, int *ret_status)
     for (int waited = 0; waited < timeout_ms; waited += 10) {
         pid_t r = waitpid(pid, ret_status, WNOHANG);
 
-        if (r == pid)
+        if (r == pid) {
             return 0;
-        if (r < 0)
+        }
+        if (r < 0) {
             return -errno;
+        }
         (void) poll(NULL, 0, 10);
     }
     (void) kill(pid, SIGKILL);
@@ -483,12 +497,14 @@ static void test_sqldb_commit_survives_kill(void)
     (void) fflush(stderr);
     pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
-    if (pid == 0)
+    if (pid == 0) {
         durability_child(path);
+    }
     CU_ASSERT_EQUAL(wait_child(pid, 20000, &status), 0);
     CU_ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    if (WIFEXITED(status))
+    if (WIFEXITED(status)) {
         (void) fprintf(stderr, "child exited %d\n", WEXITSTATUS(status));
+    }
     /* The row lives only in the WAL: nobody checkpointed. */
     CU_ASSERT_EQUAL(stat(wal, &stw), 0);
     CU_ASSERT(stw.st_size > 0);

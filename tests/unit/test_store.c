@@ -36,8 +36,9 @@ static int sql_int(const char *path, const char *sql)
     int n = -1;
 
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
         n = sqlite3_column_int(st, 0);
+    }
     sqlite3_finalize(st);
     sqlite3_close(db);
     return n;
@@ -289,16 +290,18 @@ static void test_store_rollback_and_delete(void)
 
 static int suite_init(void)
 {
-    if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0)
+    if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0) {
         return -1;
+    }
     (void) snprintf(db_path, sizeof(db_path), "%s/arbiter.db", tmpdir);
     return 0;
 }
 
 static int suite_cleanup(void)
 {
-    if (getenv("OG_TEST_KEEP") == NULL)
+    if (getenv("OG_TEST_KEEP") == NULL) {
         (void) tu_rmtree(tmpdir);
+    }
     return 0;
 }
 
