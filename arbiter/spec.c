@@ -88,22 +88,6 @@ static bool spec_ip_canonical(const char *s, char *buf, size_t size)
     return false;
 }
 
-static bool spec_is_setting(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > PROTO_KEY_MAX || (s[0] >= '0' && s[0] <= '9') || s[0] == '.') {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.')) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool spec_is_reserved_setting(const char *s)
 {
     for (size_t i = 0; i < sizeof(spec_reserved_settings) / sizeof(spec_reserved_settings[0]);
@@ -453,7 +437,7 @@ static int f_config(const cJSON *obj, const struct json_path *at, const char *ke
 {
     const struct json_path cfg_at = {.up = at, .key = key};
     const cJSON *map;
-    int r = spec_string_map(obj, at, key, PROTO_MAX_CONFIG, spec_is_setting, eb);
+    int r = spec_string_map(obj, at, key, PROTO_MAX_CONFIG, proto_is_setting_name, eb);
 
     if (r < 0) {
         return r;

@@ -54,7 +54,7 @@ static bool desired_is_ip(const char *s)
 }
 
 /* A setting name as PostgreSQL spells it: [a-z_][a-z0-9_.]*, at most PROTO_KEY_MAX bytes. */
-static bool desired_is_setting(const char *s)
+bool proto_is_setting_name(const char *s)
 {
     size_t n = strlen(s);
 
@@ -148,7 +148,7 @@ static int desired_validate_config(const struct proto_instance_desired *in,
     }
     for (uint32_t i = 0; i < in->n_config; i++) {
         const struct proto_kv *kv = &in->config[i];
-        if (json_expect(eb, &cfg_at, kv->key, desired_is_setting(kv->key),
+        if (json_expect(eb, &cfg_at, kv->key, proto_is_setting_name(kv->key),
                         "setting name [a-z_][a-z0-9_.]*", kv->key) < 0 ||
             json_expect(eb, &cfg_at, kv->key, json_is_text(kv->value),
                         "printable UTF-8 text without control characters", kv->value) < 0) {

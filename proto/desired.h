@@ -95,6 +95,10 @@ void proto_desired_init(struct proto_desired *d);
  */
 int proto_desired_validate(const struct proto_desired *d, struct errbuf *eb);
 
+/* True for a database setting name as PostgreSQL spells it: [a-z_][a-z0-9_.]*, at most
+ * PROTO_KEY_MAX bytes. */
+bool proto_is_setting_name(const char *s);
+
 /*
  * Decodes and validates JSON text json[0..len) (no terminator needed) into *ret, written
  * only on success. 0 or -EINVAL with the path and the expectation in eb; never crashes on
