@@ -1,9 +1,12 @@
 /*
  * agent/agent.c
  *
- * Layer: shell. The agent's loop: wait on the signal pipe until the next heartbeat, send the
- * report, keep the desired state. The arbiter being away is an ordinary condition here (the
- * instances keep running), logged once when it starts and once when it ends.
+ * Layer: shell. The agent's main thread: set up, then a loop that waits on the signal pipe
+ * and the ops socket, serves operator requests, and reaps adopted children every probe
+ * interval. Everything else has its own threads: the uplink (reports and orders) and one
+ * thread per member (probes and operations), so neither a slow arbiter nor a long base
+ * backup ever stops the others. On SIGTERM the agent leaves its instances running: the next
+ * agent adopts them.
  */
 #include "agent/agent.h"
 
@@ -11,30 +14,38 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "agent/reporter.h"
+#include "agent/engine.h"
+#include "agent/instance.h"
+#include "agent/ops.h"
+#include "agent/reaper.h"
+#include "agent/storage.h"
+#include "agent/supervise.h"
+#include "agent/uplink.h"
 #include "common/clock.h"
 #include "common/exitcode.h"
-#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/signals.h"
 #include "common/str.h"
 
+#define AGENT_REQUEST_TIMEOUT_MS 2000 /* one report exchange, beyond a long poll's wait */
+#define AGENT_STOP_WAIT_MS       5000 /* member threads finishing at shutdown */
+
 struct agent {
     const struct agent_config *cfg;
-    struct reporter *reporter;
     char agent_id[PROTO_ID_MAX + 1];
-    uint64_t seq;
-    struct proto_report *report;   /* built every heartbeat */
-    struct proto_desired *desired; /* last desired state received */
-    bool arbiter_reachable;
-    bool arbiter_ever_reached;
+    int uid, gid;
+    struct reaper *reaper;
+    struct supervise *sup;
+    struct uplink *uplink;
+    struct ops_server *ops;
 };
 
 /* A random id for this run, so the arbiter can tell a restarted agent from a silent one. */
@@ -52,63 +63,155 @@ static void agent_make_id(char *buf, size_t size)
                     raw[4], raw[5], raw[6], raw[7]);
 }
 
-static void agent_build_report(struct agent *a)
+/* The database user's ids when we are root (PostgreSQL refuses to run as root); else ours. */
+static int agent_db_user(struct agent *a)
 {
-    struct proto_report *rep = a->report;
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    int r;
 
-    proto_report_init(rep);
-    (void) str_copy(rep->node, sizeof(rep->node), a->cfg->node);
-    (void) str_copy(rep->agent_id, sizeof(rep->agent_id), a->agent_id);
-    rep->seq = ++a->seq;
-    rep->known_generation = a->desired->generation;
-    rep->wait_ms = 0;
-    rep->n_instances = 0;
+    a->uid = -1;
+    a->gid = -1;
+    if (geteuid() != 0)
+        return 0;
+    r = getpwnam_r(a->cfg->db_user, &pw, buf, sizeof(buf), &res);
+    if (r != 0 || !res) {
+        slog_error(LOG_CTX({"db_user", a->cfg->db_user}),
+                   "--db-user: no such user; instances cannot run as root");
+        return -ENOENT;
+    }
+    a->uid = (int) pw.pw_uid;
+    a->gid = (int) pw.pw_gid;
+    return 0;
 }
 
-static void agent_heartbeat(struct agent *a)
+/* ---- ops socket: the callbacks of agent/ops.h on the supervisor ---- */
+
+static int agent_ops_status(void *data, cJSON **ret_json)
 {
+    return supervise_ops_status(data, ret_json);
+}
+
+static int agent_ops_start(void *data, const char *member, struct errbuf *eb)
+{
+    return supervise_ops_start(data, member, eb);
+}
+
+static int agent_ops_stop(void *data, const char *member, struct errbuf *eb)
+{
+    return supervise_ops_stop(data, member, eb);
+}
+
+static int agent_ops_restart(void *data, const char *member, struct errbuf *eb)
+{
+    return supervise_ops_restart(data, member, eb);
+}
+
+static int agent_ops_backup(void *data, const char *member, cJSON **ret_json, struct errbuf *eb)
+{
+    return supervise_ops_backup(data, member, ret_json, eb);
+}
+
+static int agent_ops_maintenance(void *data, bool on, struct errbuf *eb)
+{
+    return supervise_ops_maintenance(data, on, eb);
+}
+
+/* Opens the ops socket. A live socket of another agent is fatal (one agent per node). */
+static int agent_ops_open(struct agent *a)
+{
+    struct errbuf eb = {{0}};
+    int r = ops_server_open(a->cfg->socket, getuid(), &a->ops, &eb);
+
+    if (r == -EADDRINUSE)
+        return log_error_errno(r, &eb, "another agent serves %s", a->cfg->socket);
+    if (r < 0) {
+        (void) log_error_errno(r, &eb, "ops socket %s unavailable; running without it",
+                               a->cfg->socket);
+        a->ops = NULL;
+    }
+    return 0;
+}
+
+/* ---- setup and loop ---- */
+
+static void agent_kick(void *data)
+{
+    uplink_kick(data);
+}
+
+static int agent_start_parts(struct agent *a)
+{
+    const struct agent_config *cfg = a->cfg;
+    struct supervise_config sc = {.node = cfg->node,
+                                  .root = cfg->root,
+                                  .bindir = cfg->bindir,
+                                  .uid = a->uid,
+                                  .gid = a->gid,
+                                  .probe_interval_ms = cfg->probe_interval_ms,
+                                  .probe_budget_ms = cfg->probe_timeout_ms};
+    struct uplink_config uc = {.url = cfg->arbiter,
+                               .node = cfg->node,
+                               .agent_id = a->agent_id,
+                               .heartbeat_ms = cfg->heartbeat_ms,
+                               .timeout_ms = AGENT_REQUEST_TIMEOUT_MS};
+    struct uplink_ops uo = {
+            .fill = supervise_fill, .deliver = supervise_deliver, .refuse = supervise_refuse};
     struct errbuf eb = {{0}};
     int r;
 
-    agent_build_report(a);
-    r = reporter_send(a->reporter, a->report, 0, a->desired, &eb);
-    if (r < 0) {
-        if (a->arbiter_reachable || !a->arbiter_ever_reached)
-            slog_warn_errno(LOG_CTX({"arbiter", a->cfg->arbiter}), r, &eb,
-                            "arbiter unreachable; instances keep running, retrying every "
-                            "heartbeat");
-        a->arbiter_reachable = false;
-        a->arbiter_ever_reached = true; /* log the outage once, not every heartbeat */
-        return;
-    }
-    if (!a->arbiter_reachable)
-        slog_info(LOG_CTX({"arbiter", a->cfg->arbiter}), "arbiter reached (generation %" PRIu64 ")",
-                  a->desired->generation);
-    a->arbiter_reachable = true;
-    a->arbiter_ever_reached = true;
+    if (engine_kind_from_string(cfg->engine, &sc.kind) < 0)
+        return log_error_errno(-EINVAL, NULL, "unknown engine %s", cfg->engine);
+    a->reaper = reaper_new();
+    r = reaper_setup(a->reaper, &eb);
+    if (r < 0)
+        (void) log_warn_errno(r, &eb, "not a subreaper: orphaned postmasters go to PID 1");
+    sc.proc = reaper_proc_ops(a->reaper);
+    a->sup = supervise_new(&sc);
+    r = supervise_discover(a->sup, &eb);
+    if (r < 0)
+        (void) log_warn_errno(r, &eb, "members of an earlier run not searched");
+    uo.data = a->sup;
+    r = uplink_start(&uc, &uo, &a->uplink, &eb);
+    if (r < 0)
+        return log_error_errno(r, &eb, "uplink not started");
+    supervise_set_kick(a->sup, agent_kick, a->uplink);
+    return agent_ops_open(a);
 }
 
 static int agent_loop(struct agent *a)
 {
-    struct pollfd pfd = {.fd = signals_fd(), .events = POLLIN};
-    uint64_t next = clock_now_ms();
+    const struct ops_callbacks cb = {.status = agent_ops_status,
+                                     .start = agent_ops_start,
+                                     .stop = agent_ops_stop,
+                                     .restart = agent_ops_restart,
+                                     .backup = agent_ops_backup,
+                                     .maintenance = agent_ops_maintenance,
+                                     .data = a->sup};
+    struct pollfd pfd[2] = {{.fd = signals_fd(), .events = POLLIN},
+                            {.fd = a->ops ? ops_server_fd(a->ops) : -1, .events = POLLIN}};
 
     while (!signals_should_stop()) {
-        uint64_t now = clock_now_ms();
-        int n;
+        int n = poll(pfd, 2, (int) a->cfg->probe_interval_ms);
 
-        if (now >= next) {
-            agent_heartbeat(a);
-            next = clock_now_ms() + a->cfg->heartbeat_ms;
-            continue;
-        }
-        n = poll(&pfd, 1, (int) (next - now));
         if (n < 0 && errno != EINTR)
             return log_error_errno(-errno, NULL, "poll failed");
-        if (n > 0)
+        if (n > 0 && (pfd[0].revents & POLLIN))
             signals_drain();
+        if (n > 0 && a->ops && (pfd[1].revents & POLLIN))
+            ops_server_handle(a->ops, &cb);
+        (void) reaper_reap(a->reaper);
     }
     return 0;
+}
+
+static void agent_stop_parts(struct agent *a)
+{
+    ops_server_close(a->ops);
+    uplink_stop(a->uplink);
+    /* A member still in a long operation keeps the supervisor (and the runner) alive. */
+    if (supervise_stop(a->sup, AGENT_STOP_WAIT_MS))
+        reaper_free(a->reaper);
 }
 
 int agent_run(const struct agent_config *cfg)
@@ -122,24 +225,26 @@ int agent_run(const struct agent_config *cfg)
         (void) log_error_errno(r, &eb, "signal setup failed");
         return EXIT_FATAL;
     }
-    r = fs_mkdir_p(cfg->root, 0700, &eb);
+    if (instance_rules_check() < 0) {
+        log_error("the instance rule table is malformed");
+        return EXIT_FATAL;
+    }
+    if (agent_db_user(&a) < 0)
+        return EXIT_BAD_CONFIG;
+    r = storage_prepare_root(cfg->root, &eb);
     if (r < 0) {
-        (void) log_error_errno(r, &eb, "cannot create the hostpath root %s", cfg->root);
+        (void) log_error_errno(r, &eb, "cannot prepare the hostpath root %s", cfg->root);
         return EXIT_BAD_CONFIG;
     }
     agent_make_id(a.agent_id, sizeof(a.agent_id));
-    a.report = xcalloc(1, sizeof(*a.report));
-    a.desired = xcalloc(1, sizeof(*a.desired));
-    proto_desired_init(a.desired);
-    a.reporter = reporter_new(cfg->arbiter, NULL, 2000);
     slog_info(LOG_CTX({"node", cfg->node}, {"agent_id", a.agent_id}, {"arbiter", cfg->arbiter}),
               "agent started");
-    r = agent_loop(&a);
+    r = agent_start_parts(&a);
+    if (r == 0)
+        r = agent_loop(&a);
     if (r < 0)
-        code = EXIT_RUNTIME;
-    log_info("agent stopping");
-    reporter_free(a.reporter);
-    free(a.report);
-    free(a.desired);
+        code = r == -EADDRINUSE ? EXIT_BAD_CONFIG : EXIT_RUNTIME;
+    log_info("agent stopping; instances keep running");
+    agent_stop_parts(&a);
     return code;
 }

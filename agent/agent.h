@@ -1,8 +1,9 @@
 /*
  * agent/agent.h
  *
- * og-agent run: the node agent's main loop. It reports the node's observed state to the
- * arbiter every heartbeat and applies the desired state it gets back.
+ * og-agent run: the node agent. It supervises this node's instances (agent/supervise.h),
+ * reports them to the arbiter and receives their orders (agent/uplink.h), serves the ops
+ * socket (agent/ops.h) and reaps adopted children (agent/reaper.h).
  */
 #ifndef OG_AGENT_AGENT_H
 #define OG_AGENT_AGENT_H
@@ -23,6 +24,7 @@ struct agent_config {
     char db_user[64];              /* OS user that owns and runs the instances */
     uint64_t heartbeat_ms;
     uint64_t probe_interval_ms;
+    uint64_t probe_timeout_ms; /* budget of one probe; a hung instance answers nothing */
     char log_level[16];
     bool log_text;
 };

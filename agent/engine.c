@@ -482,6 +482,12 @@ int engine_render_hba(const struct engine *e, char **ret_text, struct errbuf *eb
     engine_hba_line(&t, "host", "replication", in->superuser, in->ip, m);
     for (uint32_t i = 0; i < in->n_peers; i++)
         engine_hba_line(&t, "host", "replication", in->superuser, in->peers[i].host, m);
+    if (in->replication_from_any) {
+        engine_text_printf(&t, "%-7s %-12s %-12s %-24s %s\n", "host", "replication", in->superuser,
+                           "0.0.0.0/0", m);
+        engine_text_printf(&t, "%-7s %-12s %-12s %-24s %s\n", "host", "replication", in->superuser,
+                           "::/0", m);
+    }
     engine_text_printf(&t, "%-7s %-12s %-12s %-24s %s\n", "host", "all", "all", "0.0.0.0/0", m);
     engine_text_printf(&t, "%-7s %-12s %-12s %-24s %s\n", "host", "all", "all", "::/0", m);
     *ret_text = t.data;

@@ -114,6 +114,9 @@ struct engine_instance {
     struct proto_upstream upstream;
     uint32_t n_peers; /* every other member (local site first, then remote), for pg_hba and
                          openGauss replconninfoN (at most ENGINE_OG_REPLCONNINFO_MAX used) */
+    /* Peers unknown (the desired state does not list them yet): pg_hba admits replication
+     * from any address, still with the password (scram-sha-256). */
+    bool replication_from_any;
     struct engine_peer peers[ENGINE_MAX_PEERS];
     struct proto_sync sync; /* synchronous_standby_names = ANY num (names); num 0: '' */
     uint32_t n_config;      /* passthrough settings; keys the agent manages are refused */

@@ -46,7 +46,8 @@ static const char probe_sql_pg[] =
         " (SELECT status = 'streaming' FROM pg_stat_wal_receiver),"
         " current_setting('synchronous_standby_names'),"
         " NULL::text, NULL::text, NULL::text;"
-        "SELECT application_name, client_addr, state, sync_state, sent_lsn, flush_lsn, replay_lsn"
+        "SELECT application_name, client_addr, state, sync_state, sent_lsn, flush_lsn, replay_lsn,"
+        " GREATEST(0, (EXTRACT(EPOCH FROM clock_timestamp() - reply_time) * 1000))::bigint"
         " FROM pg_stat_replication ORDER BY application_name LIMIT 32";
 
 /*
@@ -70,7 +71,7 @@ static const char probe_sql_og[] =
         " (SELECT db_state FROM pg_stat_get_stream_replications()),"
         " (SELECT detail_information FROM pg_stat_get_stream_replications());"
         "SELECT application_name, client_addr, state, sync_state, sender_sent_location,"
-        " receiver_flush_location, receiver_replay_location"
+        " receiver_flush_location, receiver_replay_location, NULL::bigint"
         " FROM pg_stat_replication ORDER BY application_name LIMIT 32";
 
 enum probe_col {
@@ -303,6 +304,9 @@ static void probe_read_replicas(const PGresult *r, struct probe_result *res)
         rp->sent_lsn = probe_lsn(r, i, 4);
         rp->flush_lsn = probe_lsn(r, i, 5);
         rp->replay_lsn = probe_lsn(r, i, 6);
+        if (PQnfields(r) > 7 && !PQgetisnull(r, i, 7) &&
+            str_to_u64(PQgetvalue(r, i, 7), 0, UINT64_MAX, &rp->reply_age_ms) == 0)
+            rp->has_reply_age = true;
     }
 }
 

@@ -36,6 +36,9 @@ struct probe_replica {
     uint64_t sent_lsn;
     uint64_t flush_lsn;
     uint64_t replay_lsn;
+    bool has_reply_age;    /* PostgreSQL: reply_time known */
+    uint64_t reply_age_ms; /* how long ago the standby last replied (its clock against ours:
+                              meaningful with synchronised clocks, as on one node) */
 };
 
 /* Everything one probe learned; zeroed at the start of every probe. */

@@ -1,0 +1,962 @@
+/*
+ * agent/member.c
+ *
+ * The member thread of member.h: gather, decide (agent/instance.h), act, publish. Every
+ * engine operation runs here, on this member's own thread; the shared fields are touched
+ * only under env->mu and only to copy in (the order, operator requests) or out (the report).
+ *
+ * Persistence: the member's state file (agent/state.h) is written before an operation that
+ * applies an order (it records the order the instance is being configured with), and when
+ * the facts it keeps change (last ran as a primary, rebuild done, operator stop), so that a
+ * restarted agent knows how to probe the instance and how it may start it.
+ *
+ * Layer: shell.
+ */
+#include "agent/member.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/fence.h"
+#include "agent/instance.h"
+#include "agent/probe.h"
+#include "agent/reaper.h"
+#include "agent/state.h"
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+
+#define MEMBER_CONF_MAX ((size_t) 1024 * 1024)
+
+/* What the thread copied from the shared fields for one tick. */
+struct member_snap {
+    bool in_desired;
+    bool has_order;
+    uint64_t order_seq;
+    uint64_t confirmed_ms;
+    uint64_t arbiter_ok_ms;
+    bool node_maintenance;
+    bool ctl_stop;
+    bool ctl_start;
+    bool ctl_restart;
+    uint64_t ctl_seq;
+};
+
+struct member_run {
+    struct instance inst;
+    struct state_member st; /* persisted */
+    bool st_dirty;
+    bool order_known;                    /* order holds an order (desired or remembered) */
+    struct proto_instance_desired order; /* the order acted on */
+    uint64_t order_seq;
+    struct member_snap snap;
+    struct engine_instance ei; /* for the operation at hand */
+    struct engine e;
+    struct engine_instance probe_ei; /* the address and credentials the instance runs with */
+    struct engine_status status;
+    struct probe_result probe;
+    struct probe_result last_up; /* the last probe that answered */
+    enum instance_probe probe_kind;
+    bool primary_seen; /* the last answer said primary */
+    bool ever_replica; /* a standby streamed from it in this run */
+    uint64_t watch_since_ms;
+    uint64_t standby_ok_ms;
+    uint64_t not_receiving_since_ms;
+    uint64_t diverge_seq; /* order_seq + 1 of the order a divergence rewind was tried for */
+    uint64_t disk_free;
+    enum proto_state logged_state;
+    const char *last_wait_rule;
+    struct proto_instance_report report;
+    int last_rc;
+    char last_err[ERRBUF_SIZE];
+};
+
+/* ---- setup ---- */
+
+struct member *member_new(struct member_env *env, const char *ns, const char *cluster,
+                          const char *name, const struct storage_paths *paths)
+{
+    struct member *m = xcalloc(1, sizeof(*m));
+    struct member_run *run = xcalloc(1, sizeof(*run));
+    pthread_condattr_t ca;
+    struct errbuf eb = {{0}};
+    int r;
+
+    m->env = env;
+    (void) str_copy(m->ns, sizeof(m->ns), ns);
+    (void) str_copy(m->cluster, sizeof(m->cluster), cluster);
+    (void) str_copy(m->name, sizeof(m->name), name);
+    m->paths = *paths;
+    m->run = run;
+    m->kicked = true; /* the first tick at once */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    instance_init(&run->inst, 0, 0);
+    run->logged_state = run->inst.state;
+    r = state_member_load(paths->state_file, &run->st, &eb);
+    if (r < 0 && r != -ENOENT)
+        slog_warn_errno(LOG_CTX({"member", name}), r, &eb, "member state unreadable; ignored");
+    if (r == 0 && run->st.has_order) {
+        run->order = run->st.order;
+        run->order_known = true;
+    }
+    return m;
+}
+
+void member_free(struct member *m)
+{
+    if (!m)
+        return;
+    if (m->started)
+        pthread_join(m->thread, NULL);
+    pthread_cond_destroy(&m->cond);
+    free(m->run);
+    free(m);
+}
+
+void member_kick_locked(struct member *m)
+{
+    m->kicked = true;
+    pthread_cond_signal(&m->cond);
+}
+
+void member_stop_locked(struct member *m)
+{
+    m->stopping = true;
+    pthread_cond_signal(&m->cond);
+}
+
+/* ---- engine descriptions ---- */
+
+static bool member_has_setting(const struct proto_instance_desired *o, const char *key)
+{
+    for (uint32_t i = 0; i < o->n_config; i++) {
+        if (strcmp(o->config[i].key, key) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Adds key = value unless the order sets it. */
+static void member_inject(struct engine_instance *ei, const struct proto_instance_desired *o,
+                          const char *key, const char *value)
+{
+    if (member_has_setting(o, key) || ei->n_config >= PROTO_MAX_CONFIG)
+        return;
+    (void) str_copy(ei->config[ei->n_config].key, sizeof(ei->config[0].key), key);
+    (void) str_copy(ei->config[ei->n_config].value, sizeof(ei->config[0].value), value);
+    ei->n_config++;
+}
+
+/*
+ * The engine's description of order in a mode: writable (as_primary) or a standby that
+ * follows the order's upstream (follow) or idles. Replication settings for self-fencing: the
+ * standby replies every second, the primary drops a silent standby and a standby drops a
+ * silent primary after the lost timeout, so a frozen peer is noticed in time.
+ */
+static void member_describe(const struct member *m, const struct proto_instance_desired *o,
+                            bool as_primary, bool follow, struct engine_instance *ei)
+{
+    const struct member_env *env = m->env;
+    char v[32];
+
+    engine_instance_init(ei);
+    ei->kind = env->kind;
+    (void) str_copy(ei->bin_dir, sizeof(ei->bin_dir), env->bindir);
+    (void) str_copy(ei->base_dir, sizeof(ei->base_dir), m->paths.member_dir);
+    (void) str_copy(ei->member, sizeof(ei->member), m->name);
+    (void) str_copy(ei->ip, sizeof(ei->ip), o->ip);
+    ei->port = o->port;
+    ei->uid = env->uid;
+    ei->gid = env->gid;
+    (void) str_copy(ei->superuser, sizeof(ei->superuser), o->auth_user);
+    (void) str_copy(ei->password, sizeof(ei->password), o->auth_password);
+    ei->has_upstream = !as_primary && follow && o->has_upstream;
+    if (ei->has_upstream)
+        ei->upstream = o->upstream;
+    ei->sync = o->sync;
+    ei->n_config = o->n_config;
+    memcpy(ei->config, o->config, sizeof(o->config[0]) * o->n_config);
+    member_inject(ei, o, "wal_receiver_status_interval", "1s");
+    if (o->lost_timeout_ms > 0) {
+        (void) snprintf(v, sizeof(v), "%" PRIu64 "ms", o->lost_timeout_ms);
+        member_inject(ei, o, "wal_sender_timeout", v);
+        /* And a standby gives up on a frozen upstream as fast, so it stops reporting it as
+         * its source and the arbiter may fail over (rule "primary-still-streams"). */
+        member_inject(ei, o, "wal_receiver_timeout", v);
+    }
+    /* The desired state does not list the cluster's peers: replication from any address,
+     * still authenticated (scram-sha-256). */
+    ei->replication_from_any = true;
+}
+
+/* Describes and opens run->e for order in a mode. 0 or -EINVAL (eb: the invalid field). */
+static int member_open(struct member *m, bool as_primary, bool follow, struct errbuf *eb)
+{
+    struct member_run *run = m->run;
+    int r;
+
+    member_describe(m, &run->order, as_primary, follow, &run->ei);
+    r = engine_open(&run->e, &run->ei, &m->env->proc, eb);
+    if (r < 0)
+        errbuf_prefix(eb, "invalid order");
+    return r;
+}
+
+/* The same instance with the short stop deadlines of hung and fencing stops. */
+static int member_quick_stop(struct member *m, struct errbuf *eb)
+{
+    struct engine_instance *quick = xcalloc(1, sizeof(*quick));
+    struct engine e;
+    int r;
+
+    *quick = m->run->ei;
+    quick->timeouts.stop_ms = MEMBER_QUICK_STOP_MS;
+    quick->timeouts.kill_ms = MEMBER_QUICK_KILL_MS;
+    r = engine_open(&e, quick, &m->env->proc, eb);
+    if (r == 0)
+        r = engine_stop(&e, eb);
+    free(quick);
+    return r;
+}
+
+/* ---- persistence ---- */
+
+static void member_save(struct member *m)
+{
+    struct member_run *run = m->run;
+    struct errbuf eb = {{0}};
+    int r;
+
+    if (!run->st_dirty)
+        return;
+    r = state_member_store(m->paths.state_file, m->env->node, &run->st, &eb);
+    if (r < 0) {
+        slog_warn_errno(LOG_CTX({"member", m->name}), r, &eb, "cannot write the member state");
+        return;
+    }
+    run->st_dirty = false;
+}
+
+/* Records that the instance is being configured with the current order. */
+static void member_applied(struct member *m)
+{
+    struct member_run *run = m->run;
+
+    if (run->st.has_order && memcmp(&run->st.order, &run->order, sizeof(run->order)) == 0)
+        return;
+    run->st.has_order = true;
+    run->st.order = run->order;
+    run->st_dirty = true;
+    member_save(m);
+}
+
+static void member_set_was_primary(struct member_run *run, bool v)
+{
+    if (run->st.was_primary != v) {
+        run->st.was_primary = v;
+        run->st_dirty = true;
+    }
+}
+
+/* ---- one tick: snapshot ---- */
+
+static void member_snapshot(struct member *m)
+{
+    struct member_run *run = m->run;
+    struct member_snap *s = &run->snap;
+
+    pthread_mutex_lock(&m->env->mu);
+    s->in_desired = m->in_desired;
+    s->has_order = m->has_order;
+    s->order_seq = m->order_seq;
+    if (m->has_order && m->order_seq != run->order_seq) {
+        const struct proto_instance_desired *o = &m->order;
+        /* A new decision of the arbiter (epoch, role, a rebuild) clears FAILED and fencing. */
+        bool decision = !run->order_known || o->epoch != run->order.epoch ||
+                        o->role != run->order.role || (o->rebuild && !run->order.rebuild) ||
+                        o->state != run->order.state;
+
+        if (decision && run->order_known)
+            instance_reset(&run->inst, "new order from the arbiter");
+        run->order = *o;
+        run->order_known = true;
+        run->order_seq = m->order_seq;
+    }
+    s->confirmed_ms = m->confirmed_ms;
+    s->arbiter_ok_ms = m->env->arbiter_ok_ms;
+    s->node_maintenance = m->env->maintenance;
+    s->ctl_stop = m->ctl_stop;
+    s->ctl_start = m->ctl_start;
+    s->ctl_restart = m->ctl_restart;
+    s->ctl_seq = m->ctl_seq;
+    m->ctl_start = false;
+    m->ctl_restart = false;
+    pthread_mutex_unlock(&m->env->mu);
+    if (s->ctl_start) {
+        instance_reset(&run->inst, "started by the operator");
+        run->st.ctl_stopped = false;
+        run->st_dirty = true;
+    } else if (s->ctl_stop && !run->st.ctl_stopped) {
+        run->st.ctl_stopped = true;
+        run->st_dirty = true;
+    }
+    /* An ordered rebuild is done once per epoch; the flag going away re-arms it. */
+    if (s->in_desired && run->order_known && !run->order.rebuild && run->st.rebuilt) {
+        run->st.rebuilt = false;
+        run->st_dirty = true;
+    }
+}
+
+/* ---- one tick: observe ---- */
+
+static enum instance_probe member_classify(int rc)
+{
+    switch (rc) {
+    case 0:
+        return INSTANCE_PROBE_UP;
+    case -ETIMEDOUT:
+        return INSTANCE_PROBE_HUNG;
+    case -EAGAIN:
+        return INSTANCE_PROBE_STARTING;
+    case -ECONNREFUSED:
+        return INSTANCE_PROBE_DOWN;
+    default:
+        return INSTANCE_PROBE_ERROR;
+    }
+}
+
+/* Fencing contacts from a primary's replication list. */
+static void member_note_replicas(struct member_run *run, uint64_t now)
+{
+    for (uint32_t i = 0; i < run->probe.n_replicas; i++) {
+        const struct probe_replica *rp = &run->probe.replicas[i];
+        uint64_t age = rp->has_reply_age ? rp->reply_age_ms : 0;
+        uint64_t at;
+
+        if (rp->state != PROTO_REPL_STATE_STREAMING)
+            continue;
+        run->ever_replica = true;
+        at = now > age ? now - age : 0;
+        if (at > run->standby_ok_ms)
+            run->standby_ok_ms = at;
+    }
+}
+
+static void member_probe(struct member *m, uint64_t now)
+{
+    struct member_run *run = m->run;
+    const struct proto_instance_desired *o = run->st.has_order ? &run->st.order : &run->order;
+    struct errbuf eb = {{0}};
+    int rc;
+
+    run->probe_kind = INSTANCE_PROBE_NONE;
+    memset(&run->probe, 0, sizeof(run->probe));
+    if (!run->status.running)
+        return;
+    /* The address and credentials it was started with (an order may be moving it). */
+    member_describe(m, o, false, false, &run->probe_ei);
+    rc = probe_instance(&run->probe_ei, m->env->probe_budget_ms, &run->probe, &eb);
+    run->probe_kind = member_classify(rc);
+    if (run->probe_kind != INSTANCE_PROBE_UP)
+        return;
+    run->last_up = run->probe;
+    run->primary_seen = !run->probe.in_recovery;
+    if (run->primary_seen) {
+        member_set_was_primary(run, true);
+        member_note_replicas(run, now);
+    }
+    if (!run->probe.in_recovery || run->probe.receiving)
+        run->not_receiving_since_ms = 0;
+    else if (run->not_receiving_since_ms == 0)
+        run->not_receiving_since_ms = now;
+}
+
+/* True when a file differs from text (a missing file differs). */
+static bool member_file_differs(const char *dir, const char *name, const char *text)
+{
+    char path[ENGINE_PATH_MAX + 32];
+    char *cur = NULL;
+    size_t len = 0;
+    bool differs;
+
+    (void) snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (fs_read_file(path, MEMBER_CONF_MAX, &cur, &len, NULL) < 0)
+        return true;
+    differs = strcmp(cur, text) != 0;
+    free(cur);
+    return differs;
+}
+
+typedef int (*member_render_fn)(const struct engine *e, char **ret_text, struct errbuf *eb);
+
+/* Does the managed configuration on disk differ from the order's, in the running mode? */
+static bool member_config_stale(struct member *m)
+{
+    struct member_run *run = m->run;
+    static const struct {
+        const char *name;
+        member_render_fn render;
+    } files[] = {{"postgresql.conf", engine_render_conf},
+                 {"pg_hba.conf", engine_render_hba},
+                 {"pgpass", engine_render_pgpass}};
+    bool stale = false;
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && !stale; i++) {
+        char *text = NULL;
+        struct errbuf eb = {{0}};
+
+        if (files[i].render(&run->e, &text, &eb) < 0)
+            continue;
+        stale = member_file_differs(run->e.conf_dir, files[i].name, text);
+        free(text);
+    }
+    return stale;
+}
+
+/* A standby that has not streamed for MEMBER_DIVERGE_MS while its upstream answers. */
+static bool member_diverged(struct member *m, uint64_t now)
+{
+    struct member_run *run = m->run;
+    struct engine_instance *up;
+    struct probe_result *res;
+    bool diverged;
+
+    /* Once per order: a rewind that found nothing to do will not help a second time (a
+     * standby refused by its upstream's pg_hba, say); the arbiter can order a rebuild. */
+    if (!run->order.has_upstream || run->not_receiving_since_ms == 0 ||
+        now - run->not_receiving_since_ms < MEMBER_DIVERGE_MS ||
+        run->diverge_seq == run->order_seq + 1)
+        return false;
+    up = xcalloc(1, sizeof(*up));
+    res = xcalloc(1, sizeof(*res));
+    *up = run->probe_ei;
+    (void) str_copy(up->ip, sizeof(up->ip), run->order.upstream.host);
+    up->port = run->order.upstream.port;
+    diverged = probe_instance(up, m->env->probe_budget_ms, res, NULL) == 0;
+    free(res);
+    free(up);
+    return diverged;
+}
+
+static bool member_primary_confirmed(const struct member_run *run, uint64_t now)
+{
+    const struct proto_instance_desired *o = &run->order;
+    uint64_t t = run->snap.confirmed_ms;
+
+    if (o->role != PROTO_ROLE_PRIMARY || !run->snap.in_desired || t == 0)
+        return false;
+    return o->lost_timeout_ms == 0 || now - t <= o->lost_timeout_ms;
+}
+
+static bool member_fence(struct member_run *run, uint64_t now)
+{
+    struct fence_input in = {
+            .is_primary = run->status.running && run->primary_seen,
+            .has_standbys = run->order.sync.n_names > 0 || run->ever_replica,
+            .lost_timeout_ms = run->order.lost_timeout_ms,
+            .watch_since_ms = run->watch_since_ms,
+            .arbiter_ok_ms = run->snap.arbiter_ok_ms,
+            .standby_ok_ms = run->standby_ok_ms,
+    };
+
+    /* Also without a current order (the remembered one gives the timeout): an agent that
+     * restarted on a cut-off node must still fence the primary it adopted. */
+    return fence_should_stop(&in, now);
+}
+
+/* Everything the state machine needs; false when the order cannot be acted on. */
+static bool member_gather(struct member *m, uint64_t now, struct instance_facts *f,
+                          struct errbuf *eb)
+{
+    struct member_run *run = m->run;
+    const struct proto_instance_desired *o = &run->order;
+    bool running_primary;
+
+    if (member_open(m, false, false, eb) < 0)
+        return false;
+    (void) engine_status(&run->e, &run->status, NULL);
+    member_probe(m, now);
+    (void) storage_free_bytes(&m->paths, &run->disk_free, NULL);
+    memset(f, 0, sizeof(*f));
+    f->has_order = run->snap.in_desired && run->snap.has_order;
+    f->role = o->role;
+    f->order = o->state;
+    f->has_upstream = o->has_upstream;
+    f->rebuild_ordered = o->rebuild && !(run->st.rebuilt && run->st.rebuilt_epoch == o->epoch);
+    f->maintenance = run->snap.node_maintenance || o->maintenance;
+    f->ctl_stopped = run->st.ctl_stopped;
+    f->ctl_restart = run->snap.ctl_restart;
+    f->primary_confirmed = member_primary_confirmed(run, now);
+    f->space_ok = run->status.data_present || run->disk_free >= o->storage_bytes;
+    f->listen_changed = run->st.has_order &&
+                        (strcmp(run->st.order.ip, o->ip) != 0 || run->st.order.port != o->port);
+    f->restart_limit = o->restart_limit;
+    f->restart_window_ms = o->restart_window_ms;
+    f->data_present = run->status.data_present;
+    f->running = run->status.running;
+    f->was_primary = run->st.was_primary;
+    f->probe = run->probe_kind;
+    f->in_recovery = run->probe.in_recovery;
+    if (f->running && f->probe == INSTANCE_PROBE_UP) {
+        running_primary = !run->probe.in_recovery;
+        /* The description the instance runs with now, for the comparison and for ops. */
+        if (member_open(m, running_primary,
+                        !running_primary && o->role != PROTO_ROLE_PRIMARY && o->has_upstream,
+                        eb) < 0)
+            return false;
+        f->config_stale = member_config_stale(m);
+        f->diverged = !running_primary && member_diverged(m, now);
+        pthread_mutex_lock(&m->env->mu);
+        m->ops_inst = run->ei;
+        m->has_ops_inst = true;
+        pthread_mutex_unlock(&m->env->mu);
+    }
+    f->fence = member_fence(run, now);
+    return true;
+}
+
+/* ---- one tick: act ---- */
+
+/* Resynchronise from the upstream: pg_rewind, else a full rebuild; started as a standby. */
+static int member_rejoin(struct member *m, struct errbuf *eb)
+{
+    struct member_run *run = m->run;
+    int r = engine_rewind(&run->e, eb);
+
+    if (r < 0) {
+        slog_warn_errno(LOG_CTX({"member", m->name}), r, eb,
+                        "rewind failed; rebuilding from the upstream instead");
+        errbuf_clear(eb);
+        r = engine_rebuild(&run->e, eb);
+    } else {
+        r = engine_start(&run->e, ENGINE_MODE_STANDBY, eb);
+    }
+    if (r == 0)
+        member_set_was_primary(run, false);
+    return r;
+}
+
+static enum engine_mode member_mode(bool as_primary)
+{
+    return as_primary ? ENGINE_MODE_PRIMARY : ENGINE_MODE_STANDBY;
+}
+
+/* Backends of a dead postmaster hold its shared memory: a start would fail. */
+static int member_strays(struct member *m)
+{
+    struct engine_status st;
+
+    if (engine_status(&m->run->e, &st, NULL) < 0 || st.running)
+        return 0;
+    return reaper_kill_strays(m->run->e.data_dir, MEMBER_STRAY_WAIT_MS);
+}
+
+/* Creation: the storage (after the space check), then initdb or a base backup. */
+static int member_create(struct member *m, const struct instance_plan *p, struct errbuf *eb)
+{
+    struct member_run *run = m->run;
+    bool init = p->action == INSTANCE_ACTION_INIT;
+    int r = storage_prepare_member(m->env->root, &m->paths, m->env->uid, m->env->gid, eb);
+
+    if (r == 0)
+        r = member_open(m, init, !init, eb);
+    if (r < 0)
+        return r;
+    member_applied(m);
+    if (init) {
+        r = engine_init(&run->e, eb);
+        if (r == 0)
+            r = engine_start(&run->e, ENGINE_MODE_PRIMARY, eb);
+        if (r == 0)
+            member_set_was_primary(run, true);
+        return r;
+    }
+    r = engine_rebuild(&run->e, eb);
+    if (r == 0)
+        member_set_was_primary(run, false);
+    return r;
+}
+
+static int member_change_role(struct member *m, const struct instance_plan *p, struct errbuf *eb)
+{
+    struct member_run *run = m->run;
+    bool follow = run->order.has_upstream && run->order.role != PROTO_ROLE_PRIMARY;
+    int r;
+
+    switch (p->action) {
+    case INSTANCE_ACTION_PROMOTE:
+        r = member_open(m, true, false, eb);
+        if (r == 0)
+            r = engine_promote(&run->e, eb);
+        if (r == 0)
+            member_set_was_primary(run, true);
+        return r;
+    case INSTANCE_ACTION_DEMOTE:
+        r = member_open(m, false, follow, eb);
+        if (r == 0)
+            member_applied(m);
+        if (r == 0)
+            r = engine_stop(&run->e, eb);
+        if (r == 0)
+            r = follow ? member_rejoin(m, eb) : engine_start(&run->e, ENGINE_MODE_STANDBY, eb);
+        return r;
+    case INSTANCE_ACTION_REWIND:
+        if (!run->st.was_primary)
+            run->diverge_seq = run->order_seq + 1;
+        r = member_open(m, false, true, eb);
+        if (r == 0)
+            member_applied(m);
+        return r < 0 ? r : member_rejoin(m, eb);
+    case INSTANCE_ACTION_REBUILD:
+        r = member_open(m, false, true, eb);
+        if (r == 0)
+            member_applied(m);
+        if (r == 0)
+            r = engine_rebuild(&run->e, eb);
+        if (r == 0) {
+            member_set_was_primary(run, false);
+            run->st.rebuilt = true;
+            run->st.rebuilt_epoch = run->order.epoch;
+            run->st_dirty = true;
+        }
+        return r;
+    default:
+        break;
+    }
+    return -EINVAL;
+}
+
+static int member_act(struct member *m, const struct instance_plan *p, uint64_t now,
+                      struct errbuf *eb)
+{
+    struct member_run *run = m->run;
+    int r = 0;
+
+    switch (p->action) {
+    case INSTANCE_ACTION_INIT:
+    case INSTANCE_ACTION_CLONE:
+        return member_create(m, p, eb);
+    case INSTANCE_ACTION_PROMOTE:
+    case INSTANCE_ACTION_DEMOTE:
+    case INSTANCE_ACTION_REWIND:
+    case INSTANCE_ACTION_REBUILD:
+        return member_change_role(m, p, eb);
+    case INSTANCE_ACTION_START:
+    case INSTANCE_ACTION_RESTART:
+        r = member_open(m, p->as_primary, p->follow, eb);
+        if (r == 0)
+            member_applied(m);
+        if (r == 0 && p->action == INSTANCE_ACTION_RESTART)
+            r = engine_stop(&run->e, eb);
+        if (r == 0 && member_strays(m) > 0)
+            slog_warn(LOG_CTX({"cluster", m->cluster}, {"member", m->name}),
+                      "killed processes left by the previous postmaster");
+        if (r == 0)
+            r = engine_start(&run->e, member_mode(p->as_primary), eb);
+        if (r == 0)
+            run->watch_since_ms = now;
+        return r;
+    case INSTANCE_ACTION_KILL:
+    case INSTANCE_ACTION_FENCE:
+        return member_quick_stop(m, eb);
+    case INSTANCE_ACTION_STOP:
+        return engine_stop(&run->e, eb);
+    case INSTANCE_ACTION_RELOAD:
+        /* run->e describes the running mode (member_gather). */
+        member_applied(m);
+        return engine_reload(&run->e, eb);
+    case INSTANCE_ACTION_FAIL:
+    case INSTANCE_ACTION_NONE:
+    case INSTANCE_ACTION_WAIT:
+    case _INSTANCE_ACTION_MAX:
+        break;
+    }
+    return 0;
+}
+
+/* ---- one tick: publish ---- */
+
+static enum proto_role member_role(const struct member_run *run)
+{
+    if (!run->status.running)
+        return PROTO_ROLE_UNKNOWN;
+    if (run->probe_kind != INSTANCE_PROBE_UP)
+        return run->last_up.up ? (run->primary_seen ? PROTO_ROLE_PRIMARY : PROTO_ROLE_STANDBY)
+                               : PROTO_ROLE_UNKNOWN;
+    if (!run->probe.in_recovery)
+        return PROTO_ROLE_PRIMARY;
+    return run->order.role == PROTO_ROLE_LEADER ? PROTO_ROLE_LEADER : PROTO_ROLE_STANDBY;
+}
+
+static bool member_replica_listed(const struct proto_instance_report *r, const char *name)
+{
+    for (uint32_t i = 0; i < r->n_replicas; i++) {
+        if (strcmp(r->replicas[i].name, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The replicas the report may carry: named by a DNS label, once, in known states. */
+static void member_report_replicas(const struct probe_result *pr, struct proto_instance_report *r)
+{
+    for (uint32_t i = 0; i < pr->n_replicas && r->n_replicas < PROTO_MAX_REPLICAS; i++) {
+        const struct probe_replica *rp = &pr->replicas[i];
+        struct proto_replica *out;
+
+        if (!str_is_dns_label(rp->application_name) || rp->state == PROTO_REPL_STATE_UNKNOWN ||
+            rp->sync_state == PROTO_SYNC_STATE_UNKNOWN ||
+            member_replica_listed(r, rp->application_name))
+            continue;
+        out = &r->replicas[r->n_replicas++];
+        (void) str_copy(out->name, sizeof(out->name), rp->application_name);
+        out->state = rp->state;
+        out->sync = rp->sync_state;
+        out->sent_lsn = rp->sent_lsn;
+        out->flush_lsn = rp->flush_lsn;
+        out->replay_lsn = rp->replay_lsn;
+    }
+}
+
+static void member_build_report(struct member *m, uint64_t now)
+{
+    struct member_run *run = m->run;
+    struct proto_instance_report *r = &run->report;
+    const struct probe_result *pr = run->probe_kind == INSTANCE_PROBE_UP ? &run->probe
+                                    : run->status.running                ? &run->last_up
+                                                                         : NULL;
+
+    memset(r, 0, sizeof(*r));
+    (void) str_copy(r->namespace_, sizeof(r->namespace_), m->ns);
+    (void) str_copy(r->cluster, sizeof(r->cluster), m->cluster);
+    (void) str_copy(r->member, sizeof(r->member), m->name);
+    r->state = run->inst.state;
+    r->role = member_role(run);
+    r->pid = run->status.running ? run->status.pid : 0;
+    if (pr) {
+        r->timeline = pr->timeline;
+        r->system_id = pr->system_id;
+        r->current_lsn = pr->current_lsn;
+        r->received_lsn = pr->received_lsn;
+        r->replayed_lsn = pr->replayed_lsn;
+        (void) str_copy(r->sync_standby_names, sizeof(r->sync_standby_names),
+                        pr->sync_standby_names);
+        member_report_replicas(pr, r);
+    }
+    /*
+     * The arbiter counts a standby that names an upstream as streaming from it (and will not
+     * fail over a silent primary while one does), so name it only while WAL really arrives.
+     */
+    if (r->role != PROTO_ROLE_PRIMARY && r->role != PROTO_ROLE_UNKNOWN && run->st.has_order &&
+        run->st.order.has_upstream && run->st.order.role != PROTO_ROLE_PRIMARY && pr &&
+        pr->receiving) {
+        (void) str_copy(r->upstream, sizeof(r->upstream), run->st.order.upstream.member);
+    }
+    r->restarts = instance_restarts(&run->inst, now);
+    (void) str_copy(r->last_error, sizeof(r->last_error), run->inst.last_error);
+    r->disk_free_bytes = run->disk_free;
+    r->maintenance = run->snap.node_maintenance || (run->order_known && run->order.maintenance);
+}
+
+/* Fields whose change is reported at once (DESIGN.md: state, role, failure, epoch). */
+static bool member_report_differs(const struct proto_instance_report *a,
+                                  const struct proto_instance_report *b)
+{
+    return a->state != b->state || a->role != b->role || a->pid != b->pid ||
+           a->timeline != b->timeline || a->restarts != b->restarts ||
+           a->maintenance != b->maintenance || strcmp(a->upstream, b->upstream) != 0 ||
+           strcmp(a->last_error, b->last_error) != 0 || a->n_replicas != b->n_replicas;
+}
+
+static void member_publish(struct member *m, uint64_t now, int ctl_rc, const char *ctl_err)
+{
+    struct member_run *run = m->run;
+    bool changed;
+    void (*kick)(void *) = NULL;
+    void *kick_data = NULL;
+
+    member_build_report(m, now);
+    pthread_mutex_lock(&m->env->mu);
+    changed = !m->published || member_report_differs(&m->report, &run->report);
+    m->report = run->report;
+    m->published = true;
+    if (run->snap.ctl_seq > m->ctl_done_seq) {
+        m->ctl_done_seq = run->snap.ctl_seq;
+        m->ctl_result = ctl_rc;
+        (void) str_copy(m->ctl_error, sizeof(m->ctl_error), ctl_err ? ctl_err : "");
+        pthread_cond_broadcast(&m->env->ops_cond);
+    }
+    if (changed) {
+        kick = m->env->kick;
+        kick_data = m->env->kick_data;
+    }
+    pthread_mutex_unlock(&m->env->mu);
+    if (kick)
+        kick(kick_data);
+}
+
+/* Publishes the state shown while a long action runs, so the report says so at once. */
+static void member_publish_doing(struct member *m, const struct instance_plan *p, uint64_t now)
+{
+    struct member_run *run = m->run;
+
+    if (p->doing == run->inst.state)
+        return;
+    instance_set_state(&run->inst, p->doing, p->reason);
+    member_publish(m, now, 0, NULL);
+}
+
+static void member_log_state(struct member *m, const char *rule)
+{
+    struct member_run *run = m->run;
+
+    if (run->inst.state == run->logged_state)
+        return;
+    slog_info(LOG_CTX({"cluster", m->cluster}, {"member", m->name}, {"rule", rule}),
+              "state %s -> %s: %s", proto_state_to_string(run->logged_state),
+              proto_state_to_string(run->inst.state), run->inst.reason);
+    run->logged_state = run->inst.state;
+    run->inst.changed = false;
+}
+
+static void member_log_plan(struct member *m, const struct instance_plan *p)
+{
+    struct member_run *run = m->run;
+
+    if (p->action == INSTANCE_ACTION_WAIT) {
+        if (run->last_wait_rule != p->rule)
+            slog_info(LOG_CTX({"cluster", m->cluster}, {"member", m->name}, {"rule", p->rule}),
+                      "waiting: %s", p->reason);
+        run->last_wait_rule = p->rule;
+        return;
+    }
+    run->last_wait_rule = NULL;
+    if (p->action != INSTANCE_ACTION_NONE)
+        slog_info(LOG_CTX({"cluster", m->cluster}, {"member", m->name}, {"rule", p->rule},
+                          {"action", instance_action_to_string(p->action)}),
+                  "%s (%s)%s", instance_action_to_string(p->action), p->reason,
+                  (p->action == INSTANCE_ACTION_START || p->action == INSTANCE_ACTION_RESTART)
+                          ? (p->as_primary ? " as primary"
+                                           : (p->follow ? " as standby" : " as idle standby"))
+                          : "");
+}
+
+/* Why the order cannot be acted on (no order at all: nothing to say). */
+static void member_tick_invalid(struct member *m, uint64_t now, const struct errbuf *eb)
+{
+    struct member_run *run = m->run;
+
+    memset(&run->status, 0, sizeof(run->status));
+    run->probe_kind = INSTANCE_PROBE_NONE;
+    instance_set_error(&run->inst, run->order_known ? eb->msg : "");
+    member_publish(m, now, run->order_known ? -EINVAL : 0, eb->msg);
+}
+
+static void member_tick(struct member *m)
+{
+    struct member_run *run = m->run;
+    struct instance_facts f;
+    struct instance_plan p;
+    struct errbuf eb = {{0}};
+    uint64_t now;
+    int r = 0;
+
+    member_snapshot(m);
+    now = clock_now_ms();
+    if (!run->order_known || !member_gather(m, now, &f, &eb)) {
+        member_tick_invalid(m, now, &eb);
+        member_save(m);
+        return;
+    }
+    instance_note_arbiter(&run->inst, run->snap.arbiter_ok_ms);
+    instance_decide(&run->inst, &f, now, &p);
+    member_log_state(m, p.rule);
+    member_log_plan(m, &p);
+    if (p.action != INSTANCE_ACTION_NONE && p.action != INSTANCE_ACTION_WAIT) {
+        member_publish_doing(m, &p, now);
+        member_log_state(m, p.rule);
+        r = member_act(m, &p, now, &eb);
+        now = clock_now_ms();
+        run->not_receiving_since_ms = 0;
+        if (r < 0)
+            slog_warn_errno(LOG_CTX({"cluster", m->cluster}, {"member", m->name}, {"rule", p.rule}),
+                            r, &eb, "%s failed", instance_action_to_string(p.action));
+        pthread_mutex_lock(&m->env->mu);
+        member_kick_locked(m); /* look again at once */
+        pthread_mutex_unlock(&m->env->mu);
+    } else if (p.action == INSTANCE_ACTION_WAIT && strcmp(p.rule, "no-space") == 0) {
+        errbuf_set(&eb, "not enough free space: %" PRIu64 " bytes free, %" PRIu64 " requested",
+                   run->disk_free, run->order.storage_bytes);
+    }
+    instance_done(&run->inst, &p, r, eb.msg, now);
+    member_log_state(m, p.rule);
+    member_save(m);
+    member_publish(m, now, r, eb.msg);
+}
+
+/* ---- the thread ---- */
+
+/* Waits for a kick, the next interval or stop; false when stopping. */
+static bool member_wait(struct member *m)
+{
+    uint64_t deadline = clock_now_ms() + m->env->probe_interval_ms;
+    bool go;
+
+    pthread_mutex_lock(&m->env->mu);
+    while (!m->kicked && !m->stopping) {
+        uint64_t now = clock_now_ms();
+        struct timespec ts;
+        uint64_t left;
+
+        if (now >= deadline)
+            break;
+        left = deadline - now;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += (time_t) (left / 1000);
+        ts.tv_nsec += (long) (left % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        (void) pthread_cond_timedwait(&m->cond, &m->env->mu, &ts);
+    }
+    m->kicked = false;
+    go = !m->stopping;
+    pthread_mutex_unlock(&m->env->mu);
+    return go;
+}
+
+static void *member_main(void *arg)
+{
+    struct member *m = arg;
+
+    m->run->watch_since_ms = clock_now_ms();
+    while (member_wait(m))
+        member_tick(m);
+    pthread_mutex_lock(&m->env->mu);
+    m->finished = true;
+    pthread_cond_broadcast(&m->env->ops_cond);
+    pthread_mutex_unlock(&m->env->mu);
+    return NULL;
+}
+
+int member_start(struct member *m, struct errbuf *eb)
+{
+    int r = -pthread_create(&m->thread, NULL, member_main, m);
+
+    if (r < 0) {
+        errbuf_set(eb, "cannot start the thread of member %s", m->name);
+        return r;
+    }
+    m->started = true;
+    return 0;
+}
