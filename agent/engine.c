@@ -1264,3 +1264,64 @@ int engine_query(struct engine *e, struct probe_result *res, struct errbuf *eb)
     }
     return e->drv->query(e, res, eb);
 }
+
+/* The value after "<key>:" on a line of pg_controldata output, trimmed, into buf. */
+static bool engine_controldata_value(const char *text, const char *key, char *buf, size_t size)
+{
+    const char *p = strstr(text, key);
+    size_t n = 0;
+
+    if (!p || size == 0) {
+        return false;
+    }
+    p += strlen(key);
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    while (p[n] && p[n] != '\n' && n < size - 1) {
+        n++;
+    }
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\r')) {
+        buf[--n] = '\0';
+    }
+    return n > 0;
+}
+
+int engine_parse_controldata(const char *text, uint64_t *ret_lsn)
+{
+    char state[64], loc[64];
+    uint64_t lsn = 0;
+
+    if (!text || !engine_controldata_value(text, "Database cluster state:", state, sizeof(state)) ||
+        !engine_controldata_value(text, "Latest checkpoint location:", loc, sizeof(loc))) {
+        return -EIO;
+    }
+    /* "shut down" (a primary) or "shut down in recovery" (a standby): nothing after it. */
+    if (!str_has_prefix(state, "shut down")) {
+        return -EAGAIN;
+    }
+    if (str_parse_lsn(loc, &lsn) < 0 || lsn == 0) {
+        return -EIO;
+    }
+    *ret_lsn = lsn;
+    return 0;
+}
+
+int engine_last_lsn(struct engine *e, uint64_t *ret_lsn, struct errbuf *eb)
+{
+    const char *argv[] = {"pg_controldata", "-D", e->data_dir, NULL};
+    char *out = NULL;
+    int r;
+
+    r = engine_run(e, argv, e->t.cmd_ms, NULL, &out, eb);
+    if (r == 0) {
+        r = engine_parse_controldata(out, ret_lsn);
+        if (r == -EIO) {
+            errbuf_set(eb, "pg_controldata: no cluster state or checkpoint location");
+        }
+    }
+    free(out);
+    return r;
+}

@@ -285,6 +285,16 @@ int engine_switchover(struct engine *e, struct errbuf *eb);
 int engine_status(struct engine *e, struct engine_status *ret, struct errbuf *eb);
 
 /*
+ * The last WAL position of a cleanly stopped instance: the location of its shutdown
+ * checkpoint (pg_controldata), which a standby has replayed once its replay position passed
+ * it. 0; -EAGAIN when the data directory was not shut down cleanly (then no position is
+ * final); -EIO/-ENOENT with eb when pg_controldata failed or said nothing usable.
+ */
+int engine_last_lsn(struct engine *e, uint64_t *ret_lsn, struct errbuf *eb);
+/* Parses pg_controldata output (core, for tests): as engine_last_lsn. */
+int engine_parse_controldata(const char *text, uint64_t *ret_lsn);
+
+/*
  * Writes the managed files (conf/postgresql.conf, conf/pg_hba.conf, conf/pgpass), points
  * data/postgresql.conf at them, empties data/postgresql.auto.conf and sets standby.signal for
  * mode (PostgreSQL). Needs the data directory. 0 or -errno.

@@ -75,6 +75,7 @@ struct member_run {
     struct proto_instance_report report;
     int last_rc;
     char last_err[ERRBUF_SIZE];
+    uint64_t final_lsn; /* shutdown checkpoint of the last clean stop, reported while down */
 };
 
 /* ---- setup ---- */
@@ -225,6 +226,23 @@ static int member_quick_stop(struct member *m, struct errbuf *eb)
     if (r == 0)
         r = engine_stop(&e, eb);
     free(quick);
+    return r;
+}
+
+/*
+ * After a stop that returned r: remember where the instance's WAL ends, so the arbiter can
+ * wait for a switchover target to replay that far (reported as current_lsn while down).
+ * Returns r.
+ */
+static int member_note_final_lsn(struct member *m, int r)
+{
+    struct errbuf eb = {{0}};
+    uint64_t lsn = 0;
+
+    m->run->final_lsn = 0;
+    if (r == 0 && engine_last_lsn(&m->run->e, &lsn, &eb) == 0) {
+        m->run->final_lsn = lsn;
+    }
     return r;
 }
 
@@ -663,13 +681,16 @@ static int member_act(struct member *m, const struct instance_plan *p, uint64_t 
         if (r == 0)
             r = engine_start(&run->e, member_mode(p->as_primary), eb);
         if (r == 0)
+            run->final_lsn = 0;
+        if (r == 0)
             run->watch_since_ms = now;
         return r;
     case INSTANCE_ACTION_KILL:
-    case INSTANCE_ACTION_FENCE:
         return member_quick_stop(m, eb);
+    case INSTANCE_ACTION_FENCE:
+        return member_note_final_lsn(m, member_quick_stop(m, eb));
     case INSTANCE_ACTION_STOP:
-        return engine_stop(&run->e, eb);
+        return member_note_final_lsn(m, engine_stop(&run->e, eb));
     case INSTANCE_ACTION_RELOAD:
         /* run->e describes the running mode (member_gather). */
         member_applied(m);
@@ -751,6 +772,8 @@ static void member_build_report(struct member *m, uint64_t now)
         (void) str_copy(r->sync_standby_names, sizeof(r->sync_standby_names),
                         pr->sync_standby_names);
         member_report_replicas(pr, r);
+    } else if (!run->status.running && run->final_lsn != 0) {
+        r->current_lsn = run->final_lsn;
     }
     /*
      * The arbiter counts a standby that names an upstream as streaming from it (and will not

@@ -133,6 +133,7 @@ void cluster_facts(const struct cluster *c, cluster_report_fn reports, void *dat
     ret->epoch = c->epoch;
     (void) str_copy(ret->primary, sizeof(ret->primary), c->primary);
     ret->primary_last_lsn = c->primary_last_lsn;
+    ret->sync_in_force = c->sync_in_force;
     ret->sync = c->sync;
     ret->switchover = c->switchover;
     if (manual) {
@@ -173,6 +174,7 @@ void cluster_apply_result(struct cluster *c, const struct decide_result *res)
     if (!str_eq(res->primary, c->primary)) {
         c->primary_last_lsn = 0;
         memset(&c->was_sync, 0, sizeof(c->was_sync));
+        c->sync_in_force = false;
     }
     c->epoch = res->new_epoch;
     (void) str_copy(c->primary, sizeof(c->primary), res->primary);
@@ -187,7 +189,8 @@ void cluster_apply_result(struct cluster *c, const struct decide_result *res)
 bool cluster_observe_primary(struct cluster *c, const struct proto_instance_report *inst)
 {
     struct syncnames seen;
-    bool changed;
+    char want[PROTO_SSN_MAX + 1];
+    bool changed, in_force;
 
     if (!inst || str_is_empty(c->primary) || !str_eq(inst->member, c->primary) ||
         inst->role != PROTO_ROLE_PRIMARY || inst->state != PROTO_STATE_RUNNING) {
@@ -201,9 +204,13 @@ bool cluster_observe_primary(struct cluster *c, const struct proto_instance_repo
             (void) str_copy(seen.names[seen.n_names++], sizeof(seen.names[0]), rp->name);
         }
     }
-    changed = !syncnames_equal(&seen, &c->was_sync) ||
+    /* What the primary had applied proves the quorum argument (decide.h, sync_in_force). */
+    in_force = syncnames_format(&c->sync, want, sizeof(want)) == 0 && want[0] &&
+               str_eq(inst->sync_standby_names, want);
+    changed = !syncnames_equal(&seen, &c->was_sync) || in_force != c->sync_in_force ||
               (inst->current_lsn != 0 && inst->current_lsn != c->primary_last_lsn);
     c->was_sync = seen;
+    c->sync_in_force = in_force;
     if (inst->current_lsn != 0) {
         c->primary_last_lsn = inst->current_lsn;
     }

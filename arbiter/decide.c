@@ -300,8 +300,10 @@ static const char *member_exclusion(const struct decide_ctx *ctx, int i)
 static const char *sync_exclusion(const struct decide_ctx *ctx, int i)
 {
     const char *why = member_exclusion(ctx, i);
+    const struct decide_member *m = member(ctx, i);
+    bool named = ctx->in->sync_in_force && syncnames_has(&ctx->in->sync, m->name);
 
-    if (!why && !member(ctx, i)->was_sync) {
+    if (!why && !m->was_sync && !named) {
         return "not sync";
     }
     return !why && member(ctx, i)->received_lsn < ctx->max_sync_lsn ? "behind" : why;
@@ -373,7 +375,10 @@ static int pick_member(const struct decide_ctx *ctx, const char *target, exclusi
     return best;
 }
 
-/* Quorum-safe choice (decide.h): only a was_sync standby holding every acknowledged commit. */
+/*
+ * Quorum-safe choice (decide.h): only a standby holding every acknowledged commit, provable from
+ * a was_sync standby or from the synchronous set the primary had in force.
+ */
 static int pick_sync(struct decide_ctx *ctx)
 {
     const struct decide_input *in = ctx->in;
@@ -399,11 +404,12 @@ static int pick_sync(struct decide_ctx *ctx)
             ctx->max_sync_lsn = m->received_lsn;
         }
     }
-    if (!any_was_sync || unaccounted >= need) {
+    if ((!any_was_sync && !in->sync_in_force) || unaccounted >= need) {
         reason_set(ctx->why_not,
                    "%s; promotion could lose acknowledged commits; use manual failover",
-                   any_was_sync ? "too many synchronous standbys unaccounted for"
-                                : "no synchronous standby at the primary's last report");
+                   any_was_sync || in->sync_in_force
+                           ? "too many synchronous standbys unaccounted for"
+                           : "no synchronous standby at the primary's last report");
         return -1;
     }
     best = pick_member(ctx, "", sync_exclusion, list);
@@ -840,7 +846,9 @@ static void act_failover(const struct decide_ctx *ctx, struct decide_result *ret
     primary_words(ctx, words);
     promote(ctx, ctx->candidate, ret);
     reason_set(ret->reason, "%s; promoting %s (%s, received %s) at epoch %llu", words, ret->target,
-               member(ctx, ctx->candidate)->was_sync ? "synchronous" : "asynchronous",
+               member(ctx, ctx->candidate)->was_sync ? "synchronous"
+               : ctx->in->policy.sync_replicas > 0   ? "holds every acknowledged commit"
+                                                     : "asynchronous",
                lsn_text(member(ctx, ctx->candidate)->received_lsn, lsn),
                (unsigned long long) ret->new_epoch);
 }

@@ -159,6 +159,12 @@ struct decide_input {
     char primary[PROTO_NAME_MAX + 1]; /* stored primary, "" for none */
     uint64_t primary_last_lsn;        /* the primary's last current LSN as primary; 0 unknown */
     struct syncnames sync;            /* stored set, as last sent to the primary */
+    /*
+     * The primary's last report as a running primary showed exactly `sync` applied: every
+     * commit it acknowledged was confirmed by sync.num of the named standbys, even when none
+     * was listed as synchronous at that moment (standbys still reconnecting after a crash).
+     */
+    bool sync_in_force;
     struct decide_switchover switchover;
     struct decide_manual_failover manual;
     uint32_t n_members;

@@ -748,6 +748,30 @@ static int suite_cleanup(void)
     return tmpdir[0] ? (tu_rmtree(tmpdir) < 0) : 0;
 }
 
+/* The shutdown checkpoint of a cleanly stopped instance is its final WAL position. */
+static void test_engine_controldata_final_lsn(void)
+{
+    static const char clean[] = "pg_control version number:            1300\n"
+                                "Database cluster state:               shut down\n"
+                                "Latest checkpoint location:           0/3002120\n"
+                                "Latest checkpoint's REDO location:    0/3002120\n";
+    static const char standby[] = "Database cluster state:               shut down in recovery\n"
+                                  "Latest checkpoint location:           1/A0\n";
+    static const char crashed[] = "Database cluster state:               in production\n"
+                                  "Latest checkpoint location:           0/3002120\n";
+    uint64_t lsn = 0;
+
+    CU_ASSERT_EQUAL(engine_parse_controldata(clean, &lsn), 0);
+    CU_ASSERT_EQUAL(lsn, 0x3002120ULL);
+    CU_ASSERT_EQUAL(engine_parse_controldata(standby, &lsn), 0);
+    CU_ASSERT_EQUAL(lsn, 0x1000000A0ULL);
+    lsn = 7;
+    CU_ASSERT_EQUAL(engine_parse_controldata(crashed, &lsn), -EAGAIN);
+    CU_ASSERT_EQUAL(lsn, 7);
+    CU_ASSERT_EQUAL(engine_parse_controldata("garbage", &lsn), -EIO);
+    CU_ASSERT_EQUAL(engine_parse_controldata(NULL, &lsn), -EIO);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -767,6 +791,7 @@ int main(void)
             {"parse two senders, old format", test_engine_og_parse_two_senders_old_format},
             {"parse standby samples", test_engine_og_parse_standby},
             {"parse garbage", test_engine_og_parse_garbage},
+            {"controldata final lsn", test_engine_controldata_final_lsn},
             CU_TEST_INFO_NULL,
     };
     return cu_run_with("engine_og", tests, suite_init, suite_cleanup);
