@@ -134,6 +134,9 @@ void cluster_facts(const struct cluster *c, cluster_report_fn reports, void *dat
     (void) str_copy(ret->primary, sizeof(ret->primary), c->primary);
     ret->primary_last_lsn = c->primary_last_lsn;
     ret->sync_in_force = c->sync_in_force;
+    /* Agents started together report in any order: give the first in iplist order a chance. */
+    ret->bootstrap_until_ms =
+            (c->declared_ms > start_ms ? c->declared_ms : start_ms) + c->spec.ha.lost_timeout_ms;
     ret->sync = c->sync;
     ret->switchover = c->switchover;
     if (manual) {

@@ -79,6 +79,7 @@ struct cluster {
     /* What the primary last reported while running as primary. */
     uint64_t primary_last_lsn;
     struct syncnames was_sync; /* names only; num unused */
+    uint64_t declared_ms;      /* monotonic time of its PUT in this run; 0 when loaded */
     bool sync_in_force;        /* the primary last ran with `sync` applied (decide.h) */
 
     uint32_t n_members;

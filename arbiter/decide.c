@@ -53,7 +53,8 @@ struct decide_ctx {
     uint64_t old_lsn;      /* asynchronous mode: the old primary's last LSN */
     uint64_t max_sync_lsn; /* synchronous mode: highest LSN of the accounted-for standbys */
     char why_not[DECIDE_REASON_MAX];
-    int manual; /* manual failover choice */
+    bool boot_held; /* a bootstrap candidate waits for an earlier member (bootstrap_hold) */
+    int manual;     /* manual failover choice */
     char manual_refusal[DECIDE_REASON_MAX];
     int so_target;                      /* switchover target */
     char so_refusal[DECIDE_REASON_MAX]; /* REQUESTED: refusal; FENCING/CATCHUP: abort reason */
@@ -520,6 +521,29 @@ static void ctx_scan(struct decide_ctx *ctx)
     }
 }
 
+/*
+ * Holds a bootstrap while a member earlier in iplist order than the chosen one has never
+ * reported and bootstrap_until_ms has not passed (decide.h).
+ */
+static void bootstrap_hold(struct decide_ctx *ctx)
+{
+    const struct decide_input *in = ctx->in;
+
+    if (ctx->boot < 0 || in->now_ms >= in->bootstrap_until_ms) {
+        return;
+    }
+    for (int i = 0; i < (int) ctx->n; i++) {
+        const struct decide_member *m = member(ctx, i);
+
+        if (!m->reported && m->order < member(ctx, ctx->boot)->order) {
+            reason_set(ctx->why_not, " %s (first in iplist order) has not reported yet", m->name);
+            ctx->boot = -1;
+            ctx->boot_held = true;
+            return;
+        }
+    }
+}
+
 static void ctx_build(const struct decide_input *in, struct decide_ctx *ctx)
 {
     const struct decide_policy *p = &in->policy;
@@ -546,6 +570,7 @@ static void ctx_build(const struct decide_input *in, struct decide_ctx *ctx)
     ctx_scan(ctx);
     if (ctx->health == PRIMARY_HEALTH_NONE) {
         ctx->boot = pick_member(ctx, "", bootstrap_exclusion, ctx->why_not);
+        bootstrap_hold(ctx);
     }
     if (health_is_down(ctx->health)) {
         ctx->candidate = p->sync_replicas > 0 ? pick_sync(ctx) : pick_async(ctx);
@@ -809,6 +834,10 @@ static void act_maintenance(const struct decide_ctx *ctx, struct decide_result *
 
 static void act_bootstrap_wait(const struct decide_ctx *ctx, struct decide_result *ret)
 {
+    if (ctx->boot_held) {
+        reason_set(ret->reason, "bootstrap: waiting:%s", ctx->why_not);
+        return;
+    }
     reason_set(ret->reason,
                "bootstrap: none of %u members has an alive agent and a usable instance", ctx->n);
 }

@@ -165,6 +165,12 @@ struct decide_input {
      * was listed as synchronous at that moment (standbys still reconnecting after a crash).
      */
     bool sync_in_force;
+    /*
+     * Before this time a bootstrap waits for members earlier in iplist order whose agents
+     * have not reported yet, so that the first member in iplist order becomes the first
+     * primary when all agents start together (0: no wait).
+     */
+    uint64_t bootstrap_until_ms;
     struct decide_switchover switchover;
     struct decide_manual_failover manual;
     uint32_t n_members;

@@ -213,6 +213,7 @@ static void put_create(struct world *w, const char *ns, const char *name, const 
     cluster_set_members(c, p->spec, p->member_names);
     c->generation = 1;
     c->created_wall_ms = c->updated_wall_ms = clock_wall_ms();
+    c->declared_ms = p->now_ms;
     if (p->spec->has_password) {
         (void) str_copy(c->password, sizeof(c->password), p->spec->password);
     } else {

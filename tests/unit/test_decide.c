@@ -325,6 +325,8 @@ static bool global_set(struct decide_input *in, const char *key, const char *v)
         in->policy.sync_replicas = (uint32_t) n;
     } else if (strcmp(key, "maintenance") == 0) {
         in->policy.maintenance = n != 0;
+    } else if (strcmp(key, "bootwait") == 0) {
+        in->bootstrap_until_ms = NOW + n;
     } else if (strcmp(key, "insync") == 0) {
         in->sync_in_force = n != 0;
     } else if (strcmp(key, "maxlag") == 0) {
