@@ -274,8 +274,7 @@ static CURLcode httpc_set_options(struct httpc *c, const struct httpc_request *r
     return cc;
 }
 
-/* The negative errno for a failed transfer (see httpc.h for the list). */
-static int httpc_errno(CURL *curl, CURLcode cc, bool too_big)
+int httpc_curl_errno(CURL *curl, CURLcode cc, bool too_big)
 {
     long os_errno = 0;
 
@@ -342,7 +341,7 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
         cc = curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
     }
     if (cc != CURLE_OK) {
-        r = httpc_errno(c->curl, cc, sink.too_big);
+        r = httpc_curl_errno(c->curl, cc, sink.too_big);
         if (r == -EFBIG) {
             errbuf_set(eb, "%s %s: response body exceeds %zu bytes", req->method, req->url,
                        c->max_response);

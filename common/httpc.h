@@ -12,6 +12,7 @@
 #define OG_COMMON_HTTPC_H
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,12 @@ struct httpc_response {
 
 /* Frees r->body and clears r. NULL-safe. */
 void httpc_response_done(struct httpc_response *r);
+
+/*
+ * The negative errno for a failed libcurl transfer, shared by every libcurl user here: the
+ * list of httpc_do below (too_big: the response cap was hit, so CURLE_WRITE_ERROR is -EFBIG).
+ */
+int httpc_curl_errno(CURL *curl, CURLcode cc, bool too_big);
 
 /*
  * Performs req. Returns 0 when an HTTP response arrived, whatever its status, and fills *ret

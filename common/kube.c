@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "common/clock.h"
+#include "common/httpc.h"
 #include "common/json.h"
 #include "common/kube_int.h"
 #include "common/log.h"
@@ -219,30 +220,7 @@ void kube_error_fill(struct kube_error *err, long status, const char *body, size
 
 int kube_curl_errno(CURL *curl, CURLcode cc)
 {
-    long os_errno = 0;
-
-    switch (cc) {
-    case CURLE_OPERATION_TIMEDOUT:
-        return -ETIMEDOUT;
-    case CURLE_COULDNT_CONNECT:
-        (void) curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
-        if (os_errno == EHOSTUNREACH || os_errno == ENETUNREACH) {
-            return -EHOSTUNREACH;
-        }
-        return os_errno == ETIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return -EHOSTUNREACH;
-    case CURLE_GOT_NOTHING:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_PARTIAL_FILE:
-        return -ECONNRESET;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        return -EINVAL;
-    default:
-        return -EIO;
-    }
+    return httpc_curl_errno(curl, cc, false);
 }
 
 /* ---- client ---- */
