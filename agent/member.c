@@ -76,6 +76,13 @@ struct member_run {
     int last_rc;
     char last_err[ERRBUF_SIZE];
     uint64_t final_lsn; /* shutdown checkpoint of the last clean stop, reported while down */
+    /*
+     * The highest timeline seen on this data directory in this run. A standby whose WAL
+     * receiver stopped (its primary died) is probed for its timeline through
+     * pg_control_checkpoint(), which lags until the next restartpoint; the timeline of data
+     * never goes down, so the report keeps the highest one until the data is replaced.
+     */
+    uint32_t timeline_seen;
 };
 
 /* ---- setup ---- */
@@ -662,11 +669,14 @@ static int member_act(struct member *m, const struct instance_plan *p, uint64_t 
     switch (p->action) {
     case INSTANCE_ACTION_INIT:
     case INSTANCE_ACTION_CLONE:
+        run->timeline_seen = 0; /* new data */
         return member_create(m, p, eb);
-    case INSTANCE_ACTION_PROMOTE:
-    case INSTANCE_ACTION_DEMOTE:
     case INSTANCE_ACTION_REWIND:
     case INSTANCE_ACTION_REBUILD:
+        run->timeline_seen = 0; /* the data is replaced or rewound to another history */
+        return member_change_role(m, p, eb);
+    case INSTANCE_ACTION_PROMOTE:
+    case INSTANCE_ACTION_DEMOTE:
         return member_change_role(m, p, eb);
     case INSTANCE_ACTION_START:
     case INSTANCE_ACTION_RESTART:
@@ -764,7 +774,10 @@ static void member_build_report(struct member *m, uint64_t now)
     r->role = member_role(run);
     r->pid = run->status.running ? run->status.pid : 0;
     if (pr) {
-        r->timeline = pr->timeline;
+        if (pr->timeline > run->timeline_seen) {
+            run->timeline_seen = pr->timeline;
+        }
+        r->timeline = run->timeline_seen;
         r->system_id = pr->system_id;
         r->current_lsn = pr->current_lsn;
         r->received_lsn = pr->received_lsn;
