@@ -399,7 +399,13 @@ static int pick_sync(struct decide_ctx *ctx)
             continue;
         }
         any_was_sync = any_was_sync || m->was_sync;
-        if (!ctx->alive[i] || m->received_lsn == 0 || m->timeline == 0) {
+        /*
+         * A member that may hold acknowledged commits but reports an older timeline than the
+         * site's is unaccounted too, not ignored: a stale report (a standby whose receiver just
+         * stopped) would otherwise let a less advanced member be promoted and lose commits.
+         */
+        if (!ctx->alive[i] || m->received_lsn == 0 || m->timeline == 0 ||
+            m->timeline < ctx->ref_timeline) {
             unaccounted++;
         } else if (m->timeline >= ctx->ref_timeline && m->received_lsn > ctx->max_sync_lsn) {
             ctx->max_sync_lsn = m->received_lsn;
