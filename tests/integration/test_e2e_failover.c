@@ -35,23 +35,6 @@ static struct e2e E;
 static bool setup_ok;
 
 /* Waits up to timeout_ms until the writer has more than `above` acknowledged ids. */
-static bool wait_acked(struct e2e_writer *w, uint32_t above, uint64_t timeout_ms)
-{
-    uint64_t deadline = tu_now_ms() + timeout_ms;
-
-    for (int k = 0; k < 100000; k++) {
-        if (e2e_writer_acked(w) > above) {
-            return true;
-        }
-        if (tu_now_ms() >= deadline) {
-            break;
-        }
-        tu_sleep_ms(50);
-    }
-    fprintf(stderr, "\n  writer stuck at %u acknowledged ids\n", e2e_writer_acked(w));
-    return false;
-}
-
 static void scenario_restart_limit(bool settle)
 {
     struct e2e_writer *w = NULL;
@@ -63,7 +46,7 @@ static void scenario_restart_limit(bool settle)
     CU_ASSERT_TRUE_FATAL(old >= 0);
     watch = e2e_watch_start(&E, 100);
     w = e2e_writer_start(&E, 20);
-    CU_ASSERT_TRUE(wait_acked(w, 20, ACKS_MS));
+    CU_ASSERT_TRUE(e2e_writer_wait_acked(w, 20, ACKS_MS));
 
     /* kill -9 of the postmaster, again after each restart, until the arbiter moves away. */
     for (int round = 0; round < 8; round++) {
@@ -111,7 +94,8 @@ static void scenario_restart_limit(bool settle)
                 (unsigned long long) (tu_now_ms() - t_kill));
         {
             uint32_t before = e2e_writer_acked(w);
-            CU_ASSERT_TRUE(wait_acked(w, before + 20, ACKS_MS)); /* the writer goes on there */
+            CU_ASSERT_TRUE(
+                    e2e_writer_wait_acked(w, before + 20, ACKS_MS)); /* the writer goes on there */
         }
         e2e_writer_stop(w);
         CU_ASSERT_EQUAL(e2e_writer_check(&E, w, fresh), 0); /* zero loss */
@@ -144,7 +128,7 @@ static void scenario_agent_and_instance_killed(void)
     CU_ASSERT_TRUE_FATAL(old >= 0);
     watch = e2e_watch_start(&E, 100);
     w = e2e_writer_start(&E, 20);
-    CU_ASSERT_TRUE(wait_acked(w, e2e_writer_acked(w) + 20, ACKS_MS));
+    CU_ASSERT_TRUE(e2e_writer_wait_acked(w, e2e_writer_acked(w) + 20, ACKS_MS));
 
     CU_ASSERT_EQUAL(e2e_kill_agent(&E, old) >= -ETIMEDOUT, true);
     e2e_kill_instance(&E, old);
@@ -160,7 +144,7 @@ static void scenario_agent_and_instance_killed(void)
         CU_ASSERT_TRUE(e2e_wait_writable(&E, fresh, 30000));
         {
             uint32_t before = e2e_writer_acked(w);
-            CU_ASSERT_TRUE(wait_acked(w, before + 20, ACKS_MS));
+            CU_ASSERT_TRUE(e2e_writer_wait_acked(w, before + 20, ACKS_MS));
         }
         e2e_writer_stop(w);
         CU_ASSERT_EQUAL(e2e_writer_check(&E, w, fresh), 0); /* zero loss */
@@ -178,16 +162,8 @@ static void scenario_agent_and_instance_killed(void)
 /* A fresh cluster for each scenario. */
 static bool cluster_up(void)
 {
-    e2e_teardown(&E); /* a previous test ended early (a fatal assertion) */
     fails0 = CU_get_number_of_failures();
-    uint64_t t0 = tu_now_ms();
-
-    setup_ok = e2e_setup(&E, 3, HA, READY_MS, 600) == 0;
-    fprintf(stderr, "\n  cluster ready: %s after %llu ms\n", setup_ok ? "yes" : "NO",
-            (unsigned long long) (tu_now_ms() - t0));
-    if (!setup_ok) {
-        e2e_dump_logs(&E);
-    }
+    setup_ok = e2e_cluster_up(&E, HA, READY_MS);
     return setup_ok;
 }
 

@@ -35,36 +35,10 @@ static unsigned fails0; /* failures before the current test */
 
 static struct e2e E;
 
-static bool wait_acked(struct e2e_writer *w, uint32_t above, uint64_t timeout_ms)
-{
-    uint64_t deadline = tu_now_ms() + timeout_ms;
-
-    for (int k = 0; k < 100000; k++) {
-        if (e2e_writer_acked(w) > above) {
-            return true;
-        }
-        if (tu_now_ms() >= deadline) {
-            break;
-        }
-        tu_sleep_ms(50);
-    }
-    fprintf(stderr, "\n  writer stuck at %u acknowledged ids\n", e2e_writer_acked(w));
-    return false;
-}
-
 static bool cluster_up(void)
 {
-    e2e_teardown(&E); /* a previous test ended early (a fatal assertion) */
     fails0 = CU_get_number_of_failures();
-    uint64_t t0 = tu_now_ms();
-    bool ok = e2e_setup(&E, 3, HA, READY_MS, 600) == 0;
-
-    fprintf(stderr, "\n  cluster ready: %s after %llu ms\n", ok ? "yes" : "NO",
-            (unsigned long long) (tu_now_ms() - t0));
-    if (!ok) {
-        e2e_dump_logs(&E);
-    }
-    return ok;
+    return e2e_cluster_up(&E, HA, READY_MS);
 }
 
 /* Writer and watcher running, some ids acknowledged; the primary's node index. */
@@ -74,7 +48,7 @@ static int start_load(struct e2e_writer **ret_w, struct e2e_watch **ret_watch)
 
     *ret_watch = e2e_watch_start(&E, 100);
     *ret_w = e2e_writer_start(&E, 20);
-    CU_ASSERT_TRUE(wait_acked(*ret_w, 20, ACKS_MS));
+    CU_ASSERT_TRUE(e2e_writer_wait_acked(*ret_w, 20, ACKS_MS));
     return p;
 }
 
@@ -83,7 +57,7 @@ static void finish_load(struct e2e_writer *w, struct e2e_watch *watch)
 {
     int p;
 
-    CU_ASSERT_TRUE(wait_acked(w, e2e_writer_acked(w) + 20, ACKS_MS));
+    CU_ASSERT_TRUE(e2e_writer_wait_acked(w, e2e_writer_acked(w) + 20, ACKS_MS));
     e2e_writer_stop(w);
     p = e2e_primary(&E);
     CU_ASSERT_TRUE(p >= 0);
@@ -166,7 +140,7 @@ static void test_e2e_frozen_agent_and_instance(void)
             (unsigned long long) (tu_now_ms() - t_freeze));
     if (fresh >= 0) {
         CU_ASSERT_TRUE(e2e_wait_writable(&E, fresh, 30000));
-        CU_ASSERT_TRUE(wait_acked(w, e2e_writer_acked(w) + 20, ACKS_MS));
+        CU_ASSERT_TRUE(e2e_writer_wait_acked(w, e2e_writer_acked(w) + 20, ACKS_MS));
     }
     /* Before the thaw: never two writable primaries. */
     before_thaw = e2e_watch_violations(watch);

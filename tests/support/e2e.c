@@ -1367,3 +1367,36 @@ void e2e_teardown(struct e2e *e)
     }
     e->tmpdir[0] = '\0';
 }
+
+bool e2e_writer_wait_acked(struct e2e_writer *w, uint32_t above, uint64_t timeout_ms)
+{
+    uint64_t deadline = tu_now_ms() + timeout_ms;
+
+    for (int k = 0; k < 100000; k++) {
+        if (e2e_writer_acked(w) > above) {
+            return true;
+        }
+        if (tu_now_ms() >= deadline) {
+            break;
+        }
+        tu_sleep_ms(50);
+    }
+    fprintf(stderr, "\n  writer stuck at %u acknowledged ids\n", e2e_writer_acked(w));
+    return false;
+}
+
+bool e2e_cluster_up(struct e2e *e, const char *ha_json, uint64_t ready_timeout_ms)
+{
+    uint64_t t0;
+    bool ok;
+
+    e2e_teardown(e);
+    t0 = tu_now_ms();
+    ok = e2e_setup(e, 3, ha_json, ready_timeout_ms, 600) == 0;
+    fprintf(stderr, "\n  cluster ready: %s after %llu ms\n", ok ? "yes" : "NO",
+            (unsigned long long) (tu_now_ms() - t0));
+    if (!ok) {
+        e2e_dump_logs(e);
+    }
+    return ok;
+}

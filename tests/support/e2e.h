@@ -166,6 +166,8 @@ void e2e_writer_stop(struct e2e_writer *w);
 
 /* Number of acknowledged ids so far. */
 uint32_t e2e_writer_acked(struct e2e_writer *w);
+/* Waits (bounded by timeout_ms) until the writer has more than `above` acknowledged ids. */
+bool e2e_writer_wait_acked(struct e2e_writer *w, uint32_t above, uint64_t timeout_ms);
 
 /*
  * Checks every acknowledged id is in e2e_w on node i: returns the number missing (0: none
@@ -206,5 +208,10 @@ bool e2e_known_bugs(void);
 
 /* Stops everything and removes the directory (OG_TEST_KEEP=1 keeps it). Idempotent. */
 void e2e_teardown(struct e2e *e);
+/*
+ * A fresh n=3 cluster for one test: tears down what a previous test left (a fatal assertion
+ * ends a test early), sets up with ha_json, prints how long it took, dumps logs on failure.
+ */
+bool e2e_cluster_up(struct e2e *e, const char *ha_json, uint64_t ready_timeout_ms);
 
 #endif
