@@ -3,8 +3,10 @@
  *
  * The failover decision for one site: first the facts every rule needs are computed once
  * (liveness, the primary's health, the highest timeline, the stale primary, the bootstrap,
- * failover, manual and switchover choices with the reasons against each member), in the
- * spirit of pg_auto_failover's BuildGroupStateContext; then the rule table is walked and
+ * failover, manual and switchover choices with the reasons against each member; those
+ * choices live in decide_pick.c), in the spirit of pg_auto_failover's
+ * BuildGroupStateContext. When the agents hold a higher epoch than the store, the facts are
+ * computed on the input rewritten at that epoch (adoption). Then the rule table is walked and
  * the first matching row's action writes the next stored state; last, every member's
  * desired state and the synchronous set are derived from that state. The semantics and the
  * safety rules are described in decide.h; this file only implements them.
@@ -18,51 +20,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arbiter/decide_int.h"
 #include "common/str.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define TERMINATED(a) (memchr((a), '\0', sizeof(a)) != NULL)
-#define LSN_TEXT_MAX  24
-
-/* How the stored primary is doing, as far as failover is concerned. */
-enum primary_health {
-    PRIMARY_HEALTH_NONE = 0, /* never bootstrapped */
-    PRIMARY_HEALTH_OK,       /* alive, running, reporting role primary */
-    PRIMARY_HEALTH_BUSY,     /* alive, not serving yet: restarting, promoting, fenced... */
-    PRIMARY_HEALTH_FAILED,   /* alive, failed or restarting past restartlimit */
-    PRIMARY_HEALTH_LOST,     /* agent silent for losttimeout, or never reported */
-    PRIMARY_HEALTH_MISSING,  /* none stored, or no longer a member */
-};
-
-/* The facts of one decision; every index is into in->members, -1 for none. */
-struct decide_ctx {
-    const struct decide_input *in;
-    bool valid;
-    char invalid[DECIDE_REASON_MAX];
-    uint32_t n;
-    bool alive[DECIDE_MAX_MEMBERS];
-    int ahead; /* a member whose agent applied an epoch above the stored one */
-    int primary;
-    enum primary_health health;
-    uint32_t ref_timeline; /* highest timeline of the primary and the alive members */
-    uint32_t n_feeding;    /* alive standbys still streaming from the primary */
-    int feeding;
-    int stale;             /* a non-primary that may take writes */
-    int boot;              /* bootstrap choice */
-    int candidate;         /* automatic failover choice */
-    uint64_t old_lsn;      /* asynchronous mode: the old primary's last LSN */
-    uint64_t max_sync_lsn; /* synchronous mode: highest LSN of the accounted-for standbys */
-    char why_not[DECIDE_REASON_MAX];
-    bool boot_held; /* a bootstrap candidate waits for an earlier member (bootstrap_hold) */
-    int manual;     /* manual failover choice */
-    char manual_refusal[DECIDE_REASON_MAX];
-    int so_target;                      /* switchover target */
-    char so_refusal[DECIDE_REASON_MAX]; /* REQUESTED: refusal; FENCING/CATCHUP: abort reason */
-    struct syncnames steady_sync;       /* the set if the primary does not change */
-};
 
 typedef bool (*decide_predicate_fn)(const struct decide_ctx *ctx);
-typedef const char *(*exclusion_fn)(const struct decide_ctx *ctx, int i);
 typedef void (*decide_action_fn)(const struct decide_ctx *ctx, struct decide_result *ret);
 
 /* One row: when predicate holds (and no earlier row did), action writes the decision. */
@@ -74,9 +38,7 @@ struct decide_rule {
     decide_action_fn action;
 };
 
-/* Reason buffers are all DECIDE_REASON_MAX long; text is truncated, never overflowed. */
-static void reason_set(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reason_set(char *buf, const char *fmt, ...)
+void decide_reason_set(char *buf, const char *fmt, ...)
 {
     va_list ap;
 
@@ -85,8 +47,7 @@ static void reason_set(char *buf, const char *fmt, ...)
     va_end(ap);
 }
 
-static void reason_append(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reason_append(char *buf, const char *fmt, ...)
+void decide_reason_append(char *buf, const char *fmt, ...)
 {
     size_t len = strnlen(buf, DECIDE_REASON_MAX - 1);
     va_list ap;
@@ -96,9 +57,9 @@ static void reason_append(char *buf, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *lsn_text(uint64_t lsn, char buf[LSN_TEXT_MAX])
+const char *decide_lsn_text(uint64_t lsn, char buf[DECIDE_LSN_TEXT_MAX])
 {
-    str_format_lsn(lsn, buf, LSN_TEXT_MAX);
+    str_format_lsn(lsn, buf, DECIDE_LSN_TEXT_MAX);
     return buf;
 }
 
@@ -111,12 +72,7 @@ static void name_copy(char dst[PROTO_NAME_MAX + 1], const char src[PROTO_NAME_MA
     memcpy(dst, src, len);
 }
 
-static const struct decide_member *member(const struct decide_ctx *ctx, int i)
-{
-    return &ctx->in->members[i];
-}
-
-static int find_member(const struct decide_ctx *ctx, const char *name)
+int decide_find_member(const struct decide_ctx *ctx, const char *name)
 {
     for (uint32_t i = 0; i < ctx->n && !str_is_empty(name); i++) {
         if (str_eq(ctx->in->members[i].name, name)) {
@@ -126,7 +82,7 @@ static int find_member(const struct decide_ctx *ctx, const char *name)
     return -1;
 }
 
-static const char *primary_name(const struct decide_ctx *ctx)
+const char *decide_primary_name(const struct decide_ctx *ctx)
 {
     return str_is_empty(ctx->in->primary) ? "(none)" : ctx->in->primary;
 }
@@ -137,17 +93,6 @@ static bool member_may_write(const struct decide_member *m)
     return m->role == PROTO_ROLE_PRIMARY && m->state != PROTO_STATE_STOPPED &&
            m->state != PROTO_STATE_FAILED && m->state != PROTO_STATE_FENCED &&
            m->state != PROTO_STATE_LOST && m->state != PROTO_STATE_REBUILDING;
-}
-
-/* a - b, or 0 when b is ahead: lag in bytes, age in ms. */
-static uint64_t sat_sub(uint64_t a, uint64_t b)
-{
-    return a > b ? a - b : 0;
-}
-
-static bool health_is_down(enum primary_health h)
-{
-    return h == PRIMARY_HEALTH_FAILED || h == PRIMARY_HEALTH_LOST || h == PRIMARY_HEALTH_MISSING;
 }
 
 static bool switchover_is_running(const struct decide_input *in)
@@ -164,25 +109,25 @@ static bool member_is_valid(const struct decide_input *in, uint32_t i, char *why
     bool is_primary;
 
     if (!TERMINATED(m->name) || !TERMINATED(m->node) || str_is_empty(m->name)) {
-        reason_set(why, "member %u has an empty or unterminated name", i);
+        decide_reason_set(why, "member %u has an empty or unterminated name", i);
         return false;
     }
     if ((unsigned) m->role >= _PROTO_ROLE_MAX || (unsigned) m->assigned >= _PROTO_ROLE_MAX ||
         (unsigned) m->state >= _PROTO_STATE_MAX) {
-        reason_set(why, "member %s has an unknown role or state value", m->name);
+        decide_reason_set(why, "member %s has an unknown role or state value", m->name);
         return false;
     }
     for (uint32_t j = 0; j < i; j++) {
         if (str_eq(in->members[j].name, m->name)) {
-            reason_set(why, "member %s listed twice", m->name);
+            decide_reason_set(why, "member %s listed twice", m->name);
             return false;
         }
     }
     is_primary = str_eq(m->name, in->primary);
     if (is_primary != (m->assigned == PROTO_ROLE_PRIMARY) || m->assigned == PROTO_ROLE_LEADER) {
-        reason_set(why, "member %s is assigned %s but the stored primary is %s", m->name,
-                   proto_role_to_string(m->assigned),
-                   str_is_empty(in->primary) ? "(none)" : in->primary);
+        decide_reason_set(why, "member %s is assigned %s but the stored primary is %s", m->name,
+                          proto_role_to_string(m->assigned),
+                          str_is_empty(in->primary) ? "(none)" : in->primary);
         return false;
     }
     return true;
@@ -193,15 +138,15 @@ static bool input_is_valid(const struct decide_input *in, char *why)
     bool bad_sync;
 
     if (in->n_members > DECIDE_MAX_MEMBERS) {
-        reason_set(why, "%u members, more than %d", in->n_members, DECIDE_MAX_MEMBERS);
+        decide_reason_set(why, "%u members, more than %d", in->n_members, DECIDE_MAX_MEMBERS);
         return false;
     }
     if (!TERMINATED(in->primary) || !TERMINATED(in->switchover.target) ||
         !TERMINATED(in->manual.target) || in->policy.lost_timeout_ms == 0 ||
         in->epoch == UINT64_MAX || (in->epoch == 0 && !str_is_empty(in->primary)) ||
         (unsigned) in->switchover.phase >= _DECIDE_SWITCHOVER_PHASE_MAX) {
-        reason_set(why, "bad name, losttimeout 0, epoch exhausted or a primary at epoch 0, "
-                        "or unknown switchover phase");
+        decide_reason_set(why, "bad name, losttimeout 0, epoch exhausted or a primary at epoch 0, "
+                               "or unknown switchover phase");
         return false;
     }
     bad_sync = in->sync.n_names > PROTO_MAX_SYNC || in->sync.num > in->sync.n_names;
@@ -209,8 +154,8 @@ static bool input_is_valid(const struct decide_input *in, char *why)
         bad_sync = !TERMINATED(in->sync.names[s]);
     }
     if (bad_sync) {
-        reason_set(why, "bad synchronous set (ANY %u over %u names)", in->sync.num,
-                   in->sync.n_names);
+        decide_reason_set(why, "bad synchronous set (ANY %u over %u names)", in->sync.num,
+                          in->sync.n_names);
         return false;
     }
     for (uint32_t i = 0; i < in->n_members; i++) {
@@ -248,259 +193,20 @@ static enum primary_health primary_health(const struct decide_ctx *ctx)
 }
 
 /* "primary demo-0 failed", "... silent for 6000 ms", ... for reasons. */
-static void primary_words(const struct decide_ctx *ctx, char *buf)
+void decide_primary_words(const struct decide_ctx *ctx, char *buf)
 {
     const struct decide_member *m = ctx->primary >= 0 ? member(ctx, ctx->primary) : NULL;
 
     if (!m) {
-        reason_set(buf, "primary %s is not a member", primary_name(ctx));
+        decide_reason_set(buf, "primary %s is not a member", decide_primary_name(ctx));
     } else if (ctx->health == PRIMARY_HEALTH_LOST && !m->reported) {
-        reason_set(buf, "primary %s never reported", m->name);
+        decide_reason_set(buf, "primary %s never reported", m->name);
     } else if (ctx->health == PRIMARY_HEALTH_LOST) {
-        reason_set(buf, "primary %s silent for %llu ms", m->name,
-                   (unsigned long long) sat_sub(ctx->in->now_ms, m->last_seen_ms));
+        decide_reason_set(buf, "primary %s silent for %llu ms", m->name,
+                          (unsigned long long) sat_sub(ctx->in->now_ms, m->last_seen_ms));
     } else {
-        reason_set(buf, "primary %s %s (%u restarts)", m->name, proto_state_to_string(m->state),
-                   m->restarts);
-    }
-}
-
-/* Manual failover: any running standby, whatever its lag, timeline or sync state. */
-static const char *manual_exclusion(const struct decide_ctx *ctx, int i)
-{
-    const struct decide_member *m = member(ctx, i);
-
-    if (!ctx->alive[i]) {
-        return m->reported ? "lost" : "never reported";
-    }
-    if (m->state != PROTO_STATE_RUNNING) {
-        return proto_state_to_string(m->state);
-    }
-    return m->role == PROTO_ROLE_STANDBY ? NULL : "not a standby";
-}
-
-/* Why member i cannot be promoted automatically, or NULL when it can (lag and sync aside). */
-static const char *member_exclusion(const struct decide_ctx *ctx, int i)
-{
-    const struct decide_member *m = member(ctx, i);
-    const char *why = manual_exclusion(ctx, i);
-
-    if (why) {
-        return why;
-    }
-    if (m->assigned != PROTO_ROLE_STANDBY) {
-        return "not assigned yet";
-    }
-    if (m->timeline == 0 || m->timeline < ctx->ref_timeline) {
-        return "old timeline";
-    }
-    return m->received_lsn == 0 ? "lsn unknown" : NULL;
-}
-
-/* Synchronous mode: a was_sync standby holding the highest accounted-for LSN (pick_sync). */
-static const char *sync_exclusion(const struct decide_ctx *ctx, int i)
-{
-    const char *why = member_exclusion(ctx, i);
-    const struct decide_member *m = member(ctx, i);
-    bool named = ctx->in->sync_in_force && syncnames_has(&ctx->in->sync, m->name);
-
-    if (!why && !m->was_sync && !named) {
-        return "not sync";
-    }
-    return !why && member(ctx, i)->received_lsn < ctx->max_sync_lsn ? "behind" : why;
-}
-
-/* Asynchronous mode: within max_lag_bytes of the old primary's last LSN. */
-static const char *async_exclusion(const struct decide_ctx *ctx, int i)
-{
-    const char *why = member_exclusion(ctx, i);
-
-    return !why && sat_sub(ctx->old_lsn, member(ctx, i)->received_lsn) >
-                                   ctx->in->policy.max_lag_bytes
-                   ? "lagging"
-                   : why;
-}
-
-/* Switchover: eligible, streaming now, and within max_lag_bytes of the running primary. */
-static const char *switchover_exclusion(const struct decide_ctx *ctx, int i)
-{
-    const char *why = member_exclusion(ctx, i);
-
-    if (!why && !member(ctx, i)->streaming) {
-        return "not streaming";
-    }
-    return !why && sat_sub(member(ctx, ctx->primary)->current_lsn, member(ctx, i)->received_lsn) >
-                                   ctx->in->policy.max_lag_bytes
-                   ? "lagging"
-                   : why;
-}
-
-static const char *bootstrap_exclusion(const struct decide_ctx *ctx, int i)
-{
-    if (!ctx->alive[i]) {
-        return member(ctx, i)->reported ? "lost" : "never reported";
-    }
-    return member(ctx, i)->state == PROTO_STATE_FAILED ? "failed" : NULL;
-}
-
-/*
- * The member named target ("" = any) that why() does not exclude, the best-ranked one when
- * several; never the primary. -1 when none, and then list holds " name reason" entries.
- */
-static int pick_member(const struct decide_ctx *ctx, const char *target, exclusion_fn why,
-                       char *list)
-{
-    uint32_t count = 0;
-    int best = -1;
-
-    list[0] = '\0';
-    for (int i = 0; i < (int) ctx->n; i++) {
-        const struct decide_member *m = member(ctx, i);
-        const char *no;
-
-        if (i == ctx->primary || (!str_is_empty(target) && !str_eq(m->name, target))) {
-            continue;
-        }
-        no = why(ctx, i);
-        if (no) {
-            reason_append(list, "%s %s %s", count++ ? "," : "", m->name, no);
-        } else if (best < 0 || decide_candidate_compare(m, member(ctx, best)) < 0) {
-            best = i;
-        }
-    }
-    if (best < 0 && count == 0 && str_is_empty(target)) {
-        reason_set(list, " no standby member");
-    } else if (best < 0 && count == 0) {
-        reason_set(list, " %s is not a standby member", target);
-    }
-    return best;
-}
-
-/*
- * Quorum-safe choice (decide.h): only a standby holding every acknowledged commit, provable from
- * a was_sync standby or from the synchronous set the primary had in force.
- */
-static int pick_sync(struct decide_ctx *ctx)
-{
-    const struct decide_input *in = ctx->in;
-    uint32_t need = in->sync.num > 0 ? in->sync.num : 1, unaccounted = 0;
-    bool any_was_sync = false;
-    char list[DECIDE_REASON_MAX];
-    int best;
-
-    for (uint32_t s = 0; s < in->sync.n_names; s++) {
-        /* A member removed from iplist may have acknowledged commits too. */
-        unaccounted += find_member(ctx, in->sync.names[s]) < 0;
-    }
-    for (int i = 0; i < (int) ctx->n; i++) {
-        const struct decide_member *m = member(ctx, i);
-
-        if (i == ctx->primary || !(m->was_sync || syncnames_has(&in->sync, m->name))) {
-            continue;
-        }
-        any_was_sync = any_was_sync || m->was_sync;
-        /*
-         * A member that may hold acknowledged commits but reports an older timeline than the
-         * site's is unaccounted too, not ignored: a stale report (a standby whose receiver just
-         * stopped) would otherwise let a less advanced member be promoted and lose commits.
-         */
-        if (!ctx->alive[i] || m->received_lsn == 0 || m->timeline == 0 ||
-            m->timeline < ctx->ref_timeline) {
-            unaccounted++;
-        } else if (m->timeline >= ctx->ref_timeline && m->received_lsn > ctx->max_sync_lsn) {
-            ctx->max_sync_lsn = m->received_lsn;
-        }
-    }
-    if ((!any_was_sync && !in->sync_in_force) || unaccounted >= need) {
-        reason_set(ctx->why_not,
-                   "%s; promotion could lose acknowledged commits; use manual failover",
-                   any_was_sync || in->sync_in_force
-                           ? "too many synchronous standbys unaccounted for"
-                           : "no synchronous standby at the primary's last report");
-        return -1;
-    }
-    best = pick_member(ctx, "", sync_exclusion, list);
-    reason_set(ctx->why_not, "no synchronous standby holds the latest WAL:%s", list);
-    return best;
-}
-
-/* Asynchronous choice: the best running standby within max_lag_bytes of the old primary. */
-static int pick_async(struct decide_ctx *ctx)
-{
-    char list[DECIDE_REASON_MAX];
-    int best;
-
-    ctx->old_lsn = ctx->in->primary_last_lsn;
-    if (ctx->primary >= 0 && member(ctx, ctx->primary)->current_lsn > ctx->old_lsn) {
-        ctx->old_lsn = member(ctx, ctx->primary)->current_lsn;
-    }
-    if (ctx->old_lsn == 0) {
-        reason_set(ctx->why_not, "its last LSN is unknown, so the loss cannot be bounded; use "
-                                 "manual failover");
-        return -1;
-    }
-    best = pick_member(ctx, "", async_exclusion, list);
-    reason_set(ctx->why_not, "no standby within maxlagonfailover:%s", list);
-    return best;
-}
-
-/* Manual failover: refused while the primary serves, else the named or best running standby. */
-static int pick_manual(struct decide_ctx *ctx)
-{
-    char list[DECIDE_REASON_MAX];
-    int best;
-
-    if (ctx->health == PRIMARY_HEALTH_NONE || ctx->health == PRIMARY_HEALTH_OK) {
-        reason_set(ctx->manual_refusal, "manual failover refused: %s",
-                   ctx->health == PRIMARY_HEALTH_OK ? "the primary is running; use a switchover"
-                                                    : "no primary bootstrapped yet");
-        return -1;
-    }
-    best = pick_member(ctx, ctx->in->manual.target, manual_exclusion, list);
-    reason_set(ctx->manual_refusal, "manual failover refused:%s", list);
-    return best;
-}
-
-/* Switchover: needs a running primary of known LSN and a streaming, caught-up target. */
-static int pick_switchover(struct decide_ctx *ctx)
-{
-    char list[DECIDE_REASON_MAX];
-    int best;
-
-    if (ctx->health != PRIMARY_HEALTH_OK || member(ctx, ctx->primary)->current_lsn == 0) {
-        reason_set(ctx->so_refusal,
-                   "switchover refused: primary %s is not running or its LSN "
-                   "is unknown",
-                   primary_name(ctx));
-        return -1;
-    }
-    best = pick_member(ctx, ctx->in->switchover.target, switchover_exclusion, list);
-    reason_set(ctx->so_refusal, "switchover refused:%s", list);
-    return best;
-}
-
-/* A switchover under way is abandoned when it takes too long or one of its two ends fails. */
-static void switchover_abort_reason(struct decide_ctx *ctx)
-{
-    const struct decide_input *in = ctx->in;
-    uint64_t limit = in->policy.switchover_timeout_ms ? in->policy.switchover_timeout_ms
-                                                      : DECIDE_SWITCHOVER_TIMEOUT_MS;
-    const char *why;
-
-    if (sat_sub(in->now_ms, in->switchover.started_ms) > limit) {
-        reason_set(ctx->so_refusal, "switchover to %s aborted: not done within %llu ms",
-                   in->switchover.target, (unsigned long long) limit);
-    } else if (health_is_down(ctx->health)) {
-        primary_words(ctx, ctx->so_refusal);
-        reason_append(ctx->so_refusal, ": switchover to %s aborted", in->switchover.target);
-    } else {
-        why = ctx->so_target < 0 || ctx->so_target == ctx->primary
-                      ? "not a standby member"
-                      : manual_exclusion(ctx, ctx->so_target);
-        if (why) {
-            reason_set(ctx->so_refusal, "switchover aborted: target %s is %s",
-                       in->switchover.target, why);
-        }
+        decide_reason_set(buf, "primary %s %s (%u restarts)", m->name,
+                          proto_state_to_string(m->state), m->restarts);
     }
 }
 
@@ -527,70 +233,57 @@ static void ctx_scan(struct decide_ctx *ctx)
     }
 }
 
-/*
- * Holds a bootstrap while a member earlier in iplist order than the chosen one has never
- * reported and bootstrap_until_ms has not passed (decide.h).
- */
-static void bootstrap_hold(struct decide_ctx *ctx)
+static void ctx_facts(struct decide_ctx *ctx)
 {
     const struct decide_input *in = ctx->in;
+    const struct decide_policy *p = &in->policy;
 
-    if (ctx->boot < 0 || in->now_ms >= in->bootstrap_until_ms) {
-        return;
-    }
     for (int i = 0; i < (int) ctx->n; i++) {
-        const struct decide_member *m = member(ctx, i);
-
-        if (!m->reported && m->order < member(ctx, ctx->boot)->order) {
-            reason_set(ctx->why_not, " %s (first in iplist order) has not reported yet", m->name);
-            ctx->boot = -1;
-            ctx->boot_held = true;
-            return;
-        }
+        ctx->alive[i] = decide_is_alive(member(ctx, i), in->now_ms, p->lost_timeout_ms);
     }
+    ctx->primary = decide_find_member(ctx, in->primary);
+    ctx->health = primary_health(ctx);
+    ctx_scan(ctx);
+    if (ctx->health == PRIMARY_HEALTH_NONE) {
+        decide_pick_bootstrap(ctx);
+    }
+    if (health_is_down(ctx->health)) {
+        ctx->candidate = p->sync_replicas > 0 ? decide_pick_sync(ctx) : decide_pick_async(ctx);
+    }
+    if (in->manual.requested) {
+        ctx->manual = decide_pick_manual(ctx);
+    }
+    if (in->switchover.phase == DECIDE_SWITCHOVER_PHASE_REQUESTED) {
+        ctx->so_target = decide_pick_switchover(ctx);
+    } else if (switchover_is_running(in)) {
+        ctx->so_target = decide_find_member(ctx, in->switchover.target);
+        decide_pick_switchover_abort(ctx);
+    }
+    syncnames_compute(in, in->primary, &ctx->steady_sync);
 }
 
 static void ctx_build(const struct decide_input *in, struct decide_ctx *ctx)
 {
-    const struct decide_policy *p = &in->policy;
-
     memset(ctx, 0, sizeof(*ctx));
     ctx->in = in;
-    ctx->ahead = ctx->primary = ctx->feeding = ctx->stale = -1;
+    ctx->stored_epoch = in->epoch;
+    ctx->primary = ctx->feeding = ctx->stale = -1;
+    ctx->claims[0] = ctx->claims[1] = ctx->adopt_wait = -1;
     ctx->boot = ctx->candidate = ctx->manual = ctx->so_target = -1;
     ctx->valid = input_is_valid(in, ctx->invalid);
     if (!ctx->valid) {
         return;
     }
     ctx->n = in->n_members;
-    for (int i = 0; i < (int) ctx->n; i++) {
-        const struct decide_member *m = member(ctx, i);
-
-        ctx->alive[i] = decide_is_alive(m, in->now_ms, p->lost_timeout_ms);
-        if (m->reported && m->epoch > in->epoch && ctx->ahead < 0) {
-            ctx->ahead = i;
-        }
+    decide_pick_adoption(ctx);
+    if (ctx->n_claims > 1 || ctx->adopt_wait >= 0) {
+        return; /* R02 refuses, R02b waits: no orders, nothing else is needed */
     }
-    ctx->primary = find_member(ctx, in->primary);
-    ctx->health = primary_health(ctx);
-    ctx_scan(ctx);
-    if (ctx->health == PRIMARY_HEALTH_NONE) {
-        ctx->boot = pick_member(ctx, "", bootstrap_exclusion, ctx->why_not);
-        bootstrap_hold(ctx);
+    if (ctx->adopting) {
+        decide_pick_adopted_input(ctx, &ctx->adopted);
+        ctx->in = &ctx->adopted;
     }
-    if (health_is_down(ctx->health)) {
-        ctx->candidate = p->sync_replicas > 0 ? pick_sync(ctx) : pick_async(ctx);
-    }
-    if (in->manual.requested) {
-        ctx->manual = pick_manual(ctx);
-    }
-    if (in->switchover.phase == DECIDE_SWITCHOVER_PHASE_REQUESTED) {
-        ctx->so_target = pick_switchover(ctx);
-    } else if (switchover_is_running(in)) {
-        ctx->so_target = find_member(ctx, in->switchover.target);
-        switchover_abort_reason(ctx);
-    }
-    syncnames_compute(in, in->primary, &ctx->steady_sync);
+    ctx_facts(ctx);
 }
 
 /* ---- predicates ---------------------------------------------------------------------- */
@@ -600,9 +293,19 @@ static bool pred_invalid(const struct decide_ctx *ctx)
     return !ctx->valid;
 }
 
-static bool pred_epoch_ahead(const struct decide_ctx *ctx)
+static bool pred_epoch_conflict(const struct decide_ctx *ctx)
 {
-    return ctx->ahead >= 0;
+    return ctx->n_claims > 1;
+}
+
+static bool pred_epoch_adopt(const struct decide_ctx *ctx)
+{
+    return ctx->adopting;
+}
+
+static bool pred_epoch_adopt_wait(const struct decide_ctx *ctx)
+{
+    return ctx->adopt_wait >= 0;
 }
 
 static bool pred_manual_refused(const struct decide_ctx *ctx)
@@ -729,24 +432,61 @@ static void promote(const struct decide_ctx *ctx, int i, struct decide_result *r
 
 static void act_invalid(const struct decide_ctx *ctx, struct decide_result *ret)
 {
-    reason_set(ret->reason, "input refused: %s", ctx->invalid);
+    decide_reason_set(ret->reason, "input refused: %s", ctx->invalid);
 }
 
-static void act_epoch_ahead(const struct decide_ctx *ctx, struct decide_result *ret)
+static void act_epoch_conflict(const struct decide_ctx *ctx, struct decide_result *ret)
 {
-    const struct decide_member *m = member(ctx, ctx->ahead);
+    const struct decide_member *a = member(ctx, ctx->claims[0]), *b = member(ctx, ctx->claims[1]);
 
-    name_copy(ret->target, m->name);
-    reason_set(ret->reason,
-               "%s applied epoch %llu above the stored %llu; restore the epoch from store, "
-               "status and reports first",
-               m->name, (unsigned long long) m->epoch, (unsigned long long) ctx->in->epoch);
+    name_copy(ret->target, a->name);
+    decide_reason_set(ret->reason,
+                      "%s and %s both report role primary at epoch %llu (stored %llu): "
+                      "refusing to adopt either; fence one by hand",
+                      a->name, b->name, (unsigned long long) ctx->agents_epoch,
+                      (unsigned long long) ctx->stored_epoch);
+}
+
+/*
+ * The agents hold a higher epoch than the store (a new or restored store, a re-created
+ * cluster): take it over with its primary instead of issuing an epoch already used. The
+ * orders are the steady ones at that epoch (plan_members); a dead adopted primary is failed
+ * over by the next decision, at E + 1.
+ */
+static void act_epoch_adopt(const struct decide_ctx *ctx, struct decide_result *ret)
+{
+    ret->new_epoch = ctx->in->epoch;
+    name_copy(ret->primary, ctx->in->primary);
+    name_copy(ret->target, ctx->in->primary);
+    memset(&ret->switchover, 0, sizeof(ret->switchover));
+    if (str_is_empty(ctx->in->primary)) {
+        decide_reason_set(ret->reason,
+                          "adopted epoch %llu from agents (no primary at it); stored epoch was "
+                          "%llu",
+                          (unsigned long long) ret->new_epoch,
+                          (unsigned long long) ctx->stored_epoch);
+        return;
+    }
+    decide_reason_set(ret->reason,
+                      "adopted epoch %llu from agents (primary %s); stored epoch was %llu",
+                      (unsigned long long) ret->new_epoch, ret->primary,
+                      (unsigned long long) ctx->stored_epoch);
+}
+
+static void act_epoch_adopt_wait(const struct decide_ctx *ctx, struct decide_result *ret)
+{
+    name_copy(ret->target, member(ctx, ctx->adopt_wait)->name);
+    decide_reason_set(ret->reason,
+                      "agents hold epoch %llu (stored %llu) and none reports a primary at it: "
+                      "waiting for %s to report before adopting it",
+                      (unsigned long long) ctx->agents_epoch,
+                      (unsigned long long) ctx->stored_epoch, ret->target);
 }
 
 static void act_manual_refused(const struct decide_ctx *ctx, struct decide_result *ret)
 {
     name_copy(ret->target, ctx->in->manual.target);
-    reason_set(ret->reason, "%s", ctx->manual_refusal);
+    decide_reason_set(ret->reason, "%s", ctx->manual_refusal);
 }
 
 static void act_manual(const struct decide_ctx *ctx, struct decide_result *ret)
@@ -754,9 +494,9 @@ static void act_manual(const struct decide_ctx *ctx, struct decide_result *ret)
     char words[DECIDE_REASON_MAX];
 
     promote(ctx, ctx->manual, ret);
-    primary_words(ctx, words);
-    reason_set(ret->reason, "manual failover to %s at epoch %llu (%s); commits may be lost",
-               ret->target, (unsigned long long) ret->new_epoch, words);
+    decide_primary_words(ctx, words);
+    decide_reason_set(ret->reason, "manual failover to %s at epoch %llu (%s); commits may be lost",
+                      ret->target, (unsigned long long) ret->new_epoch, words);
 }
 
 /* A switchover refused (REQUESTED) or abandoned (FENCING, CATCHUP): the old primary resumes. */
@@ -764,7 +504,7 @@ static void act_switchover_drop(const struct decide_ctx *ctx, struct decide_resu
 {
     name_copy(ret->target, ctx->in->switchover.target);
     memset(&ret->switchover, 0, sizeof(ret->switchover));
-    reason_set(ret->reason, "%s", ctx->so_refusal);
+    decide_reason_set(ret->reason, "%s", ctx->so_refusal);
 }
 
 static void act_stale(const struct decide_ctx *ctx, struct decide_result *ret)
@@ -772,11 +512,11 @@ static void act_stale(const struct decide_ctx *ctx, struct decide_result *ret)
     const struct decide_member *m = member(ctx, ctx->stale);
 
     name_copy(ret->target, m->name);
-    reason_set(ret->reason,
-               "%s runs as primary at epoch %llu, the primary is %s at epoch %llu: "
-               "fencing it",
-               m->name, (unsigned long long) m->epoch, primary_name(ctx),
-               (unsigned long long) ctx->in->epoch);
+    decide_reason_set(ret->reason,
+                      "%s runs as primary at epoch %llu, the primary is %s at epoch %llu: "
+                      "fencing it",
+                      m->name, (unsigned long long) m->epoch, decide_primary_name(ctx),
+                      (unsigned long long) ctx->in->epoch);
 }
 
 static void act_switchover_start(const struct decide_ctx *ctx, struct decide_result *ret)
@@ -786,44 +526,48 @@ static void act_switchover_start(const struct decide_ctx *ctx, struct decide_res
     name_copy(ret->switchover.target, member(ctx, ctx->so_target)->name);
     ret->switchover.started_ms = ctx->in->now_ms;
     name_copy(ret->target, ret->switchover.target);
-    reason_set(ret->reason, "switchover %s -> %s: fencing %s", primary_name(ctx), ret->target,
-               primary_name(ctx));
+    decide_reason_set(ret->reason, "switchover %s -> %s: fencing %s", decide_primary_name(ctx),
+                      ret->target, decide_primary_name(ctx));
 }
 
 static void act_switchover_catchup(const struct decide_ctx *ctx, struct decide_result *ret)
 {
-    char lsn[LSN_TEXT_MAX];
+    char lsn[DECIDE_LSN_TEXT_MAX];
 
     ret->switchover.phase = DECIDE_SWITCHOVER_PHASE_CATCHUP;
     ret->switchover.fence_lsn = member(ctx, ctx->primary)->current_lsn;
     name_copy(ret->target, ctx->in->switchover.target);
-    reason_set(ret->reason, "switchover: %s fenced at %s; %s catching up", primary_name(ctx),
-               lsn_text(ret->switchover.fence_lsn, lsn), ret->target);
+    decide_reason_set(ret->reason, "switchover: %s fenced at %s; %s catching up",
+                      decide_primary_name(ctx), decide_lsn_text(ret->switchover.fence_lsn, lsn),
+                      ret->target);
 }
 
 static void act_switchover_promote(const struct decide_ctx *ctx, struct decide_result *ret)
 {
-    char lsn[LSN_TEXT_MAX];
+    char lsn[DECIDE_LSN_TEXT_MAX];
 
     promote(ctx, ctx->so_target, ret);
-    reason_set(ret->reason, "switchover: %s replayed %s; promoted at epoch %llu", ret->target,
-               lsn_text(ctx->in->switchover.fence_lsn, lsn), (unsigned long long) ret->new_epoch);
+    decide_reason_set(ret->reason, "switchover: %s replayed %s; promoted at epoch %llu",
+                      ret->target, decide_lsn_text(ctx->in->switchover.fence_lsn, lsn),
+                      (unsigned long long) ret->new_epoch);
 }
 
 static void act_switchover_wait(const struct decide_ctx *ctx, struct decide_result *ret)
 {
     const struct decide_switchover *sw = &ctx->in->switchover;
-    char want[LSN_TEXT_MAX], at[LSN_TEXT_MAX];
+    char want[DECIDE_LSN_TEXT_MAX], at[DECIDE_LSN_TEXT_MAX];
 
     name_copy(ret->target, sw->target);
     if (sw->phase == DECIDE_SWITCHOVER_PHASE_FENCING) {
-        reason_set(ret->reason, "switchover to %s: waiting for %s to be fenced", sw->target,
-                   primary_name(ctx));
+        decide_reason_set(ret->reason, "switchover to %s: waiting for %s to be fenced", sw->target,
+                          decide_primary_name(ctx));
         return;
     }
-    reason_set(ret->reason, "switchover: waiting for %s to replay %s (at %s)", sw->target,
-               lsn_text(sw->fence_lsn, want),
-               lsn_text(ctx->so_target >= 0 ? member(ctx, ctx->so_target)->replayed_lsn : 0, at));
+    decide_reason_set(
+            ret->reason, "switchover: waiting for %s to replay %s (at %s)", sw->target,
+            decide_lsn_text(sw->fence_lsn, want),
+            decide_lsn_text(ctx->so_target >= 0 ? member(ctx, ctx->so_target)->replayed_lsn : 0,
+                            at));
 }
 
 static void act_maintenance(const struct decide_ctx *ctx, struct decide_result *ret)
@@ -831,61 +575,64 @@ static void act_maintenance(const struct decide_ctx *ctx, struct decide_result *
     char words[DECIDE_REASON_MAX];
 
     if (ctx->health == PRIMARY_HEALTH_OK || ctx->health == PRIMARY_HEALTH_NONE) {
-        reason_set(ret->reason, "maintenance: automatic actions are off");
+        decide_reason_set(ret->reason, "maintenance: automatic actions are off");
         return;
     }
-    primary_words(ctx, words);
-    reason_set(ret->reason, "maintenance: automatic actions are off (%s)", words);
+    decide_primary_words(ctx, words);
+    decide_reason_set(ret->reason, "maintenance: automatic actions are off (%s)", words);
 }
 
 static void act_bootstrap_wait(const struct decide_ctx *ctx, struct decide_result *ret)
 {
     if (ctx->boot_held) {
-        reason_set(ret->reason, "bootstrap: waiting:%s", ctx->why_not);
+        decide_reason_set(ret->reason, "bootstrap: waiting:%s", ctx->why_not);
         return;
     }
-    reason_set(ret->reason,
-               "bootstrap: none of %u members has an alive agent and a usable instance", ctx->n);
+    decide_reason_set(ret->reason,
+                      "bootstrap: none of %u members has an alive agent and a usable instance",
+                      ctx->n);
 }
 
 static void act_bootstrap(const struct decide_ctx *ctx, struct decide_result *ret)
 {
     promote(ctx, ctx->boot, ret);
-    reason_set(ret->reason, "bootstrap: %s is the first primary (epoch %llu)", ret->target,
-               (unsigned long long) ret->new_epoch);
+    decide_reason_set(ret->reason, "bootstrap: %s is the first primary (epoch %llu)", ret->target,
+                      (unsigned long long) ret->new_epoch);
 }
 
 static void act_primary_streams(const struct decide_ctx *ctx, struct decide_result *ret)
 {
     char words[DECIDE_REASON_MAX];
 
-    primary_words(ctx, words);
+    decide_primary_words(ctx, words);
     name_copy(ret->target, ctx->in->primary);
-    reason_set(ret->reason, "%s, but %u standby(s) (%s) still stream from it: not failing over",
-               words, ctx->n_feeding, member(ctx, ctx->feeding)->name);
+    decide_reason_set(ret->reason,
+                      "%s, but %u standby(s) (%s) still stream from it: not failing over", words,
+                      ctx->n_feeding, member(ctx, ctx->feeding)->name);
 }
 
 static void act_no_candidate(const struct decide_ctx *ctx, struct decide_result *ret)
 {
     char words[DECIDE_REASON_MAX];
 
-    primary_words(ctx, words);
+    decide_primary_words(ctx, words);
     name_copy(ret->target, ctx->in->primary);
-    reason_set(ret->reason, "%s; %s", words, ctx->why_not);
+    decide_reason_set(ret->reason, "%s; %s", words, ctx->why_not);
 }
 
 static void act_failover(const struct decide_ctx *ctx, struct decide_result *ret)
 {
-    char words[DECIDE_REASON_MAX], lsn[LSN_TEXT_MAX];
+    char words[DECIDE_REASON_MAX], lsn[DECIDE_LSN_TEXT_MAX];
 
-    primary_words(ctx, words);
+    decide_primary_words(ctx, words);
     promote(ctx, ctx->candidate, ret);
-    reason_set(ret->reason, "%s; promoting %s (%s, received %s) at epoch %llu", words, ret->target,
-               member(ctx, ctx->candidate)->was_sync ? "synchronous"
-               : ctx->in->policy.sync_replicas > 0   ? "holds every acknowledged commit"
-                                                     : "asynchronous",
-               lsn_text(member(ctx, ctx->candidate)->received_lsn, lsn),
-               (unsigned long long) ret->new_epoch);
+    decide_reason_set(ret->reason, "%s; promoting %s (%s, received %s) at epoch %llu", words,
+                      ret->target,
+                      member(ctx, ctx->candidate)->was_sync ? "synchronous"
+                      : ctx->in->policy.sync_replicas > 0   ? "holds every acknowledged commit"
+                                                            : "asynchronous",
+                      decide_lsn_text(member(ctx, ctx->candidate)->received_lsn, lsn),
+                      (unsigned long long) ret->new_epoch);
 }
 
 static void act_primary_busy(const struct decide_ctx *ctx, struct decide_result *ret)
@@ -893,9 +640,9 @@ static void act_primary_busy(const struct decide_ctx *ctx, struct decide_result 
     const struct decide_member *p = member(ctx, ctx->primary);
 
     name_copy(ret->target, p->name);
-    reason_set(ret->reason, "primary %s is %s as %s (%u/%u restarts): waiting, no failover",
-               p->name, proto_state_to_string(p->state), proto_role_to_string(p->role), p->restarts,
-               ctx->in->policy.restart_limit);
+    decide_reason_set(ret->reason, "primary %s is %s as %s (%u/%u restarts): waiting, no failover",
+                      p->name, proto_state_to_string(p->state), proto_role_to_string(p->role),
+                      p->restarts, ctx->in->policy.restart_limit);
 }
 
 static void act_assign(const struct decide_ctx *ctx, struct decide_result *ret)
@@ -906,7 +653,8 @@ static void act_assign(const struct decide_ctx *ctx, struct decide_result *ret)
             break;
         }
     }
-    reason_set(ret->reason, "assigning %s as a standby of %s", ret->target, primary_name(ctx));
+    decide_reason_set(ret->reason, "assigning %s as a standby of %s", ret->target,
+                      decide_primary_name(ctx));
 }
 
 static void act_sync(const struct decide_ctx *ctx, struct decide_result *ret)
@@ -914,23 +662,26 @@ static void act_sync(const struct decide_ctx *ctx, struct decide_result *ret)
     char text[DECIDE_REASON_MAX];
 
     if (syncnames_format(&ctx->steady_sync, text, sizeof(text)) < 0) {
-        reason_set(ret->reason, "synchronous set: ANY %u of %u standbys", ctx->steady_sync.num,
-                   ctx->steady_sync.n_names);
+        decide_reason_set(ret->reason, "synchronous set: ANY %u of %u standbys",
+                          ctx->steady_sync.num, ctx->steady_sync.n_names);
         return;
     }
-    reason_set(ret->reason, "synchronous set: %s", str_is_empty(text) ? "none" : text);
+    decide_reason_set(ret->reason, "synchronous set: %s", str_is_empty(text) ? "none" : text);
 }
 
 static void act_steady(const struct decide_ctx *ctx, struct decide_result *ret)
 {
-    reason_set(ret->reason, "steady: primary %s at epoch %llu", primary_name(ctx),
-               (unsigned long long) ctx->in->epoch);
+    decide_reason_set(ret->reason, "steady: primary %s at epoch %llu", decide_primary_name(ctx),
+                      (unsigned long long) ctx->in->epoch);
 }
 
 /* The rules, first match wins; ids are stored with every decision, never reuse one. */
 static const struct decide_rule decide_rules[] = {
         {"R01", "input-invalid", pred_invalid, DECIDE_VERDICT_REFUSE, act_invalid},
-        {"R02", "epoch-ahead", pred_epoch_ahead, DECIDE_VERDICT_REFUSE, act_epoch_ahead},
+        {"R02", "epoch-conflict", pred_epoch_conflict, DECIDE_VERDICT_REFUSE, act_epoch_conflict},
+        {"R02a", "epoch-adopt", pred_epoch_adopt, DECIDE_VERDICT_ADOPT, act_epoch_adopt},
+        {"R02b", "epoch-adopt-wait", pred_epoch_adopt_wait, DECIDE_VERDICT_WAIT,
+         act_epoch_adopt_wait},
         {"R03", "manual-failover-refused", pred_manual_refused, DECIDE_VERDICT_REFUSE,
          act_manual_refused},
         {"R04", "manual-failover", pred_manual, DECIDE_VERDICT_MANUAL_FAILOVER, act_manual},
@@ -1038,7 +789,7 @@ void decide_failover(const struct decide_input *in, struct decide_result *ret)
     ret->rule_id = rule->id;
     ret->rule_name = rule->name;
     rule->action(&ctx, ret);
-    if (ctx.valid && ctx.ahead < 0) {
+    if (ctx.valid && ctx.n_claims <= 1 && ctx.adopt_wait < 0) {
         plan_members(&ctx, ret);
         ret->changed = result_changes(in, ret);
     }
@@ -1095,26 +846,6 @@ int decide_rule_info(size_t i, const char **ret_id, const char **ret_name,
     return 0;
 }
 
-int decide_candidate_compare(const struct decide_member *a, const struct decide_member *b)
-{
-    int c;
-
-    if (a->timeline != b->timeline) {
-        return a->timeline > b->timeline ? -1 : 1;
-    }
-    if (a->was_sync != b->was_sync) {
-        return a->was_sync ? -1 : 1;
-    }
-    if (a->received_lsn != b->received_lsn) {
-        return a->received_lsn > b->received_lsn ? -1 : 1;
-    }
-    if (a->order != b->order) {
-        return a->order < b->order ? -1 : 1;
-    }
-    c = strncmp(a->name, b->name, sizeof(a->name));
-    return (c > 0) - (c < 0);
-}
-
 bool decide_is_alive(const struct decide_member *m, uint64_t now_ms, uint64_t lost_timeout_ms)
 {
     /* A report stamped after now (an injected clock in tests) counts as just seen. */
@@ -1151,6 +882,8 @@ const char *decide_verdict_to_string(enum decide_verdict v)
         return "assign";
     case DECIDE_VERDICT_SET_SYNC:
         return "set-sync";
+    case DECIDE_VERDICT_ADOPT:
+        return "adopt";
     case _DECIDE_VERDICT_MAX:
         break;
     }

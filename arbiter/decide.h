@@ -55,10 +55,28 @@
  * arbiter's start (a startup grace, so a new arbiter does not fail over before agents could
  * report); `was_sync` and `primary_last_lsn` come from the primary's last report while it
  * ran as primary; a fenced primary reports its final LSN (after a clean stop) as
- * current_lsn. After losing its store the caller restores epoch AND primary from the
- * resource status and the agents' reports before deciding (a member reporting an epoch above
- * the stored one makes every decision a REFUSE). A manual failover request is one-shot: clear
- * it after the call whatever the verdict.
+ * current_lsn. A manual failover request is one-shot: clear it after the call whatever the
+ * verdict.
+ *
+ * Adoption (R02, R02a): a new arbiter's store may be behind the agents (a second arbiter
+ * taking the Lease with its own database, a lost or restored database, a cluster deleted and
+ * declared again while its agents keep their epoch). Let E be the highest epoch a reported
+ * member carries. When E is above the stored epoch:
+ * - exactly one member reports role primary at E (in any state: a stopped, failed or fenced
+ *   primary is still the last one): ADOPT, new_epoch = E (not E + 1: the agents hold E
+ *   already), that member primary, the orders the steady rules give at E. A dead adopted
+ *   primary is failed over by the next decision at E + 1, with the usual candidate rules;
+ * - no member reports primary at E: while a member has not reported yet and
+ *   bootstrap_until_ms has not passed, WAIT (R02b, no orders): its agent may hold the
+ *   primary. Then ADOPT epoch E with no primary; the next decisions are those of a missing
+ *   primary, which in practice WAIT (the old primary's last LSN is unknown) until a manual
+ *   failover names the member to promote. Nothing is initialised: only an order naming a
+ *   member primary lets an agent run initdb, and none is given. A member that reports
+ *   primary at E later (stored epoch E, no stored primary) is adopted then, same epoch;
+ * - two or more members report primary at E: REFUSE (R02), naming two of them; no orders.
+ *   (A fenced old primary that has applied E beside the new one counts: the refusal lasts
+ *   until its agent rebuilds it as ordered earlier.)
+ * Adoption comes before every other rule (a manual request in the same call is not served).
  *
  * Standby sites (role leader) are not handled here yet.
  *
@@ -95,6 +113,7 @@ enum decide_verdict {
     DECIDE_VERDICT_FENCE_STALE_PRIMARY, /* target runs as primary without being it: fenced */
     DECIDE_VERDICT_ASSIGN,              /* member assignments changed (a member joined) */
     DECIDE_VERDICT_SET_SYNC,            /* only the synchronous set changed */
+    DECIDE_VERDICT_ADOPT, /* the agents' higher epoch (and its primary) taken over, not raised */
     _DECIDE_VERDICT_MAX
 };
 
@@ -202,7 +221,7 @@ struct decide_result {
     char primary[PROTO_NAME_MAX + 1];
     struct syncnames sync; /* to store and to send to the primary */
     struct decide_switchover switchover;
-    uint32_t n_members; /* = in->n_members; 0 after an invalid input (R01, R02) */
+    uint32_t n_members; /* = in->n_members; 0: no orders (R01, R02, R02b) */
     struct decide_desired members[DECIDE_MAX_MEMBERS];
 };
 

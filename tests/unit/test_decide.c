@@ -885,8 +885,16 @@ static void gen_input(uint64_t *rng, struct decide_input *in)
     in->sync.num = in->policy.sync_replicas < in->sync.n_names ? in->policy.sync_replicas
                                                                : in->sync.n_names;
     gen_requests(rng, in, p, base);
-    if (pick(rng, 50) == 0) {
-        in->members[pick(rng, n)].epoch = in->epoch + 1;
+    if (pick(rng, 40) == 0) {
+        /* Agents ahead of the store: adoption, sometimes of a primary, rarely of two. */
+        uint32_t a = pick(rng, n), b = pick(rng, n);
+
+        in->members[a].epoch = in->epoch + 1 + pick(rng, 3);
+        in->members[a].role = pick(rng, 2) ? PROTO_ROLE_PRIMARY : in->members[a].role;
+        if (pick(rng, 4) == 0) {
+            in->members[b].epoch = in->members[a].epoch;
+            in->members[b].role = PROTO_ROLE_PRIMARY;
+        }
     }
 }
 
@@ -967,16 +975,42 @@ static bool failover_is_safe(const struct decide_input *in, const struct decide_
            (c->received_lsn >= old_lsn || old_lsn - c->received_lsn <= in->policy.max_lag_bytes);
 }
 
+/* The highest epoch a reported member carries. */
+static uint64_t agents_epoch(const struct decide_input *in)
+{
+    uint64_t e = 0;
+
+    for (uint32_t i = 0; i < in->n_members; i++) {
+        if (in->members[i].reported && in->members[i].epoch > e) {
+            e = in->members[i].epoch;
+        }
+    }
+    return e;
+}
+
 /* Invariants of one decision on its input. */
 static bool result_is_sound(const struct decide_input *in, const struct decide_result *ret)
 {
     int p = find_index(in, ret->primary);
+    uint64_t agents = agents_epoch(in);
     bool ok = ret->rule_id && ret->rule_name && ret->reason[0] &&
               memchr(ret->reason, '\0', sizeof(ret->reason)) && ret->new_epoch >= in->epoch &&
-              ret->new_epoch <= in->epoch + 1 && count_primaries(ret) <= 1 &&
-              ret->sync.num <= ret->sync.n_names;
+              count_primaries(ret) <= 1 && ret->sync.num <= ret->sync.n_names;
 
-    if (strcmp(ret->primary, in->primary) != 0) {
+    if (ret->verdict == DECIDE_VERDICT_ADOPT) {
+        /* The agents' epoch, and its only claimant or no primary; never a fresh epoch. */
+        ok = ok && (agents > in->epoch || (agents == in->epoch && in->primary[0] == '\0')) &&
+             ret->new_epoch == agents &&
+             (p < 0 ? ret->primary[0] == '\0'
+                    : in->members[p].epoch == agents && in->members[p].role == PROTO_ROLE_PRIMARY);
+    } else if (agents > in->epoch) {
+        /* Two claimants (refused) or a late member awaited (wait): no orders either way. */
+        ok = ok && (ret->verdict == DECIDE_VERDICT_REFUSE || ret->verdict == DECIDE_VERDICT_WAIT) &&
+             ret->n_members == 0;
+    } else {
+        ok = ok && ret->new_epoch <= in->epoch + 1;
+    }
+    if (strcmp(ret->primary, in->primary) != 0 && ret->verdict != DECIDE_VERDICT_ADOPT) {
         ok = ok && ret->new_epoch == in->epoch + 1 && p >= 0;
     }
     for (uint32_t i = 0; i < ret->n_members; i++) {
@@ -1143,6 +1177,7 @@ static void test_decide_property_deterministic_and_sound(void)
     CU_ASSERT_TRUE(seen[DECIDE_VERDICT_FENCE_STALE_PRIMARY] > 0);
     CU_ASSERT_TRUE(seen[DECIDE_VERDICT_MANUAL_FAILOVER] > 0);
     CU_ASSERT_TRUE(seen[DECIDE_VERDICT_SWITCHOVER_FENCE] > 0);
+    CU_ASSERT_TRUE(seen[DECIDE_VERDICT_ADOPT] > 0);
 }
 
 static void test_decide_property_applied_plan_converges(void)
