@@ -37,10 +37,9 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "tests/support/cu_main.h"
+#include "tests/support/kube_emu.h"
 #include "tests/support/testutil.h"
 
-#define EMU_PY     OG_SOURCE_DIR "/tests/kube/emulator.py"
-#define PYTHON     "/usr/bin/python3"
 #define NS         "default"
 #define CM_PATH    "/api/v1/namespaces/" NS "/configmaps"
 #define MAX_EVENTS 256
@@ -641,128 +640,57 @@ out:
     free(cfg);
 }
 
-/* ---- the emulator ---- */
-
-struct emu {
-    pid_t pid;
-    uint16_t port;
-    char dir[PATH_MAX];
-    char kubeconfig[PATH_MAX];
-    char port_file[PATH_MAX];
-    char state[PATH_MAX];
-    char log[PATH_MAX];
-};
+/* ---- the emulator (tests/support/kube_emu) ---- */
 
 static bool emu_present(void)
 {
-    if (access(EMU_PY, R_OK) == 0 && access(PYTHON, X_OK) == 0) {
+    if (kube_emu_present()) {
         return true;
     }
-    printf("\n  SKIPPED: %s (or %s) is missing: emulator tests not run\n", EMU_PY, PYTHON);
     CU_PASS("SKIPPED: tests/kube/emulator.py is missing");
     return false;
 }
 
-static bool port_file_ready(void *arg)
-{
-    struct stat st;
-
-    return stat(arg, &st) == 0 && st.st_size > 0;
-}
-
 /*
- * Starts the emulator over TLS with token on port (0: any), writing its kubeconfig, keeping
- * its objects in a state file (so a restart keeps them). false (and a failed assertion) when
- * it did not come up within 10 s.
+ * Starts the emulator over TLS with token on port (0: any), keeping its objects in a state
+ * file (so a restart keeps them). false (and a failed assertion) when it did not come up.
  */
-static bool emu_start(struct emu *e, const char *name, const char *token, uint16_t port)
+static bool emu_start(struct kube_emu *e, const char *name, const char *token)
 {
-    static const char emu_py[] = EMU_PY;
-    char listen[64];
-    const char *const argv[] = {PYTHON,
-                                emu_py,
-                                "--listen",
-                                listen,
-                                "--token",
-                                token,
-                                "--kubeconfig",
-                                e->kubeconfig,
-                                "--port-file",
-                                e->port_file,
-                                "--state",
-                                e->state,
-                                "--bookmark-interval",
-                                "0.5",
-                                "--tls",
-                                NULL};
-    char *text;
-    uint32_t p = 0;
+    struct errbuf eb = {{0}};
+    int r = kube_emu_start(e, name, token, 0, NULL, &eb);
 
-    (void) snprintf(e->dir, sizeof(e->dir), "%s/%s", test_dir, name);
-    (void) mkdir(e->dir, 0700);
-    (void) snprintf(e->kubeconfig, sizeof(e->kubeconfig), "%s/kubeconfig", e->dir);
-    (void) snprintf(e->port_file, sizeof(e->port_file), "%s/port", e->dir);
-    (void) snprintf(e->state, sizeof(e->state), "%s/state.json", e->dir);
-    (void) snprintf(e->log, sizeof(e->log), "%s/emulator.log", e->dir);
-    (void) snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
-    (void) unlink(e->port_file);
-    if (tu_spawn(argv, e->log, &e->pid) < 0) {
-        CU_FAIL("cannot start the emulator");
-        e->pid = 0;
-        return false;
+    if (r < 0) {
+        printf("\n  emulator: %s\n", eb.msg);
     }
-    if (!tu_wait_until(port_file_ready, e->port_file, 10000, 20)) {
-        printf("\n  emulator did not come up; see %s\n", e->log);
-        CU_FAIL("emulator start");
-        (void) tu_kill_wait(e->pid, SIGKILL, 2000);
-        e->pid = 0;
-        return false;
-    }
-    text = tu_read_file(e->port_file);
-    if (text) {
-        text[strcspn(text, "\n")] = '\0';
-    }
-    CU_ASSERT_EQUAL(str_to_u32(text, 1, 65535, &p), 0);
-    free(text);
-    e->port = (uint16_t) p;
-    return p != 0;
+    CU_ASSERT_EQUAL(r, 0);
+    return r == 0;
 }
 
-static void emu_stop(struct emu *e)
+static void emu_stop(struct kube_emu *e)
 {
-    if (e->pid > 0) {
-        (void) kill(-e->pid, SIGCONT); /* in case a test left it stopped */
-        CU_ASSERT_EQUAL(tu_kill_wait(e->pid, SIGTERM, 5000), 0);
-        e->pid = 0;
-    }
+    CU_ASSERT_EQUAL(kube_emu_stop(e), 0);
 }
 
 /* A client from the emulator's kubeconfig (TLS with its CA as certificate-authority-data),
  * optionally reading its token from token_file instead. */
-static struct kube_client *emu_client(const struct emu *e, const char *token_file)
+static struct kube_client *emu_client(const struct kube_emu *e, const char *token_file)
 {
     struct kube_config *cfg = xcalloc(1, sizeof(*cfg));
     struct kube_client *kc = NULL;
     struct errbuf eb = {{0}};
 
-    if (kube_config_from_kubeconfig(e->kubeconfig, NULL, cfg, &eb) < 0) {
-        printf("\n  kubeconfig: %s\n", eb.msg);
-        CU_FAIL("emulator kubeconfig");
-        free(cfg);
-        return NULL;
+    if (kube_emu_config(e, NULL, cfg, &eb) == 0) {
+        CU_ASSERT_TRUE(str_has_prefix(cfg->server, "https://127.0.0.1:"));
+        CU_ASSERT_PTR_NOT_NULL(cfg->ca_data);
+        kube_config_done(cfg);
     }
-    CU_ASSERT_TRUE(str_has_prefix(cfg->server, "https://127.0.0.1:"));
-    CU_ASSERT_PTR_NOT_NULL(cfg->ca_data);
-    if (token_file) {
-        (void) str_copy(cfg->token_file, sizeof(cfg->token_file), token_file);
-    }
-    kc = kube_client_new(cfg, &eb);
+    free(cfg);
+    kc = kube_emu_client(e, token_file, &eb);
     if (!kc) {
-        printf("\n  kube_client_new: %s\n", eb.msg);
+        printf("\n  emulator client: %s\n", eb.msg);
     }
     CU_ASSERT_PTR_NOT_NULL(kc);
-    kube_config_done(cfg);
-    free(cfg);
     return kc;
 }
 
@@ -770,14 +698,12 @@ static struct kube_client *emu_client(const struct emu *e, const char *token_fil
 static void emu_control(struct kube_client *kc, const char *path)
 {
     struct errbuf eb = {{0}};
-    cJSON *empty = json_new_object();
-    int r = kube_create(kc, path, empty, NULL, NULL, &eb);
+    int r = kube_emu_control(kc, path, &eb);
 
     if (r < 0) {
         printf("\n  %s: %s\n", path, eb.msg);
     }
     CU_ASSERT_EQUAL(r, 0);
-    cJSON_Delete(empty);
 }
 
 /* Creates configmap name with label suite=suite and data k=v; 0 or the error. */
@@ -872,7 +798,7 @@ static void test_kube_client_emu_crud(void)
     static const char merge[] =
             "{\"data\":{\"k2\":\"v2\"},\"metadata\":{\"labels\":{\"suite\":null,\"x\":\"y\"}}}";
     static const char jpatch[] = "[{\"op\":\"replace\",\"path\":\"/data/k\",\"value\":\"v3\"}]";
-    struct emu e = {0};
+    struct kube_emu e = {0};
     struct kube_client *kc = NULL;
     struct mutation m = {0};
     struct kube_error err;
@@ -880,7 +806,7 @@ static void test_kube_client_emu_crud(void)
     cJSON *a = NULL, *obj = NULL, *patch = NULL;
     const cJSON *labels;
 
-    if (!emu_present() || !emu_start(&e, "crud", "crud-token", 0)) {
+    if (!emu_present() || !emu_start(&e, "crud", "crud-token")) {
         return;
     }
     kc = emu_client(&e, NULL);
@@ -967,7 +893,7 @@ static void test_kube_client_emu_status_errors(void)
     static const char svc[] = "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"
                               "\"smp\"},\"spec\":{\"ports\":[{\"name\":\"a\",\"port\":80}]}}";
     static const char smp[] = "{\"spec\":{\"ports\":[{\"name\":\"b\",\"port\":443}]}}";
-    struct emu e = {0};
+    struct kube_emu e = {0};
     struct kube_client *kc = NULL, *wrong = NULL;
     struct kube_config *cfg = xcalloc(1, sizeof(*cfg));
     struct kube_error err;
@@ -975,7 +901,7 @@ static void test_kube_client_emu_status_errors(void)
     char path[256];
     cJSON *obj = NULL, *body = NULL;
 
-    if (!emu_present() || !emu_start(&e, "errors", "err-token", 0)) {
+    if (!emu_present() || !emu_start(&e, "errors", "err-token")) {
         free(cfg);
         return;
     }
@@ -1042,7 +968,7 @@ static void test_kube_client_emu_watch_events_bookmarks_resume(void)
 {
     struct collector *c = xcalloc(1, sizeof(*c));
     struct collector *c2 = xcalloc(1, sizeof(*c2));
-    struct emu e = {0};
+    struct kube_emu e = {0};
     struct kube_client *kc = NULL;
     struct kube_watch *w = NULL;
     struct errbuf eb = {{0}};
@@ -1051,7 +977,7 @@ static void test_kube_client_emu_watch_events_bookmarks_resume(void)
     uint64_t rv_event, rv_bookmark;
     unsigned bookmarks;
 
-    if (!emu_present() || !emu_start(&e, "watch", "watch-token", 0)) {
+    if (!emu_present() || !emu_start(&e, "watch", "watch-token")) {
         goto out;
     }
     kc = emu_client(&e, NULL);
@@ -1111,7 +1037,7 @@ out:
 static void test_kube_client_emu_watch_relist_after_410(void)
 {
     struct collector *c = xcalloc(1, sizeof(*c));
-    struct emu e = {0};
+    struct kube_emu e = {0};
     struct kube_client *kc = NULL;
     struct kube_watch *w = NULL;
     struct kube_watch_stats st;
@@ -1120,7 +1046,7 @@ static void test_kube_client_emu_watch_relist_after_410(void)
             .path = CM_PATH, .label_selector = "suite=relist", .fn = collect, .data = c};
     long second;
 
-    if (!emu_present() || !emu_start(&e, "relist", "relist-token", 0)) {
+    if (!emu_present() || !emu_start(&e, "relist", "relist-token")) {
         goto out;
     }
     kc = emu_client(&e, NULL);
@@ -1160,7 +1086,7 @@ out:
 static void test_kube_client_emu_watch_server_stopped(void)
 {
     struct collector *c = xcalloc(1, sizeof(*c));
-    struct emu e = {0};
+    struct kube_emu e = {0};
     struct kube_client *kc = NULL;
     struct kube_watch *w = NULL;
     struct kube_watch_stats st;
@@ -1173,7 +1099,7 @@ static void test_kube_client_emu_watch_server_stopped(void)
                                      .backoff_base_ms = 100,
                                      .backoff_cap_ms = 1000};
 
-    if (!emu_present() || !emu_start(&e, "stop", "stop-token", 0)) {
+    if (!emu_present() || !emu_start(&e, "stop", "stop-token")) {
         goto out;
     }
     kc = emu_client(&e, NULL);
@@ -1188,12 +1114,12 @@ static void test_kube_client_emu_watch_server_stopped(void)
     kube_watch_stats(w, &st);
     CU_ASSERT_EQUAL(st.errors, 0);
     /* Frozen for 4 s: the watch notices the silence and retries with backoff. */
-    CU_ASSERT_EQUAL(kill(-e.pid, SIGSTOP), 0);
+    CU_ASSERT_EQUAL(kube_emu_freeze(&e, true), 0);
     (void) step_for(w, 4000);
     kube_watch_stats(w, &st);
     CU_ASSERT(st.errors >= 1);
     CU_ASSERT(st.errors <= 6);
-    CU_ASSERT_EQUAL(kill(-e.pid, SIGCONT), 0);
+    CU_ASSERT_EQUAL(kube_emu_freeze(&e, false), 0);
     CU_ASSERT_EQUAL(cm_create(kc, "s-b", "stop", NULL), 0);
     CU_ASSERT_TRUE(step_until(w, &(struct until){c, KUBE_EVENT_ADDED, "s-b", 1}, 10000));
     CU_ASSERT_EQUAL(coll_count(c, 0, KUBE_EVENT_ADDED, "s-a"), 1); /* no duplicate */
@@ -1207,7 +1133,7 @@ out:
 static void test_kube_client_emu_restart_and_token_rotation(void)
 {
     struct collector *c = xcalloc(1, sizeof(*c));
-    struct emu e = {0};
+    struct kube_emu e = {0};
     struct kube_client *kc = NULL;
     struct kube_watch *w = NULL;
     struct kube_watch_stats st;
@@ -1223,7 +1149,7 @@ static void test_kube_client_emu_restart_and_token_rotation(void)
     cJSON *obj = NULL;
     uint64_t errors_down;
 
-    if (!emu_present() || !emu_start(&e, "restart", "token-one", 0)) {
+    if (!emu_present() || !emu_start(&e, "restart", "token-one")) {
         goto out;
     }
     CU_ASSERT_EQUAL_FATAL(fs_write_atomic(tok, "token-one\n", 10, 0600, &eb), 0);
@@ -1236,16 +1162,16 @@ static void test_kube_client_emu_restart_and_token_rotation(void)
     CU_ASSERT_TRUE(step_until(w, &(struct until){c, KUBE_EVENT_RELIST_END, NULL, 1}, 5000));
     /* The server goes away: refused connections, retried with a growing backoff. */
     {
-        uint16_t port = e.port;
-
-        emu_stop(&e);
+        CU_ASSERT_EQUAL(kube_emu_kill(&e), 0);
         (void) step_for(w, 2000);
         kube_watch_stats(w, &st);
         errors_down = st.errors;
         CU_ASSERT(errors_down >= 2);
         CU_ASSERT(errors_down <= 10); /* 100, 200, 400, 800, 800 ms: not a busy loop */
         /* Back on the same port with the same objects, but a new token. */
-        if (!emu_start(&e, "restart", "token-two", port)) {
+        if (kube_emu_restart(&e, "token-two", &eb) < 0) {
+            printf("\n  restart: %s\n", eb.msg);
+            CU_FAIL("emulator restart");
             goto out;
         }
     }

@@ -102,6 +102,9 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "og-kube-emulator"
     sys_version = ""
+    # Headers and body go out in separate writes; with Nagle on, the body waits ~40 ms for
+    # the client's delayed ACK, which a real API server (Go, TCP_NODELAY) never shows.
+    disable_nagle_algorithm = True
 
     # --- plumbing ------------------------------------------------------------------------
 
