@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +44,9 @@ struct http_server {
     size_t max_body;
     size_t max_pattern; /* longest route pattern, to size the matching scratch buffer */
     uint16_t port;
+    char *token;    /* bearer token the non-anonymous routes require; NULL = none */
+    char *tls_cert; /* PEM, owned: MHD keeps pointers to them while it runs */
+    char *tls_key;
 };
 
 /* Per-request state, MHD's con_cls: from the first call to the completion callback. */
@@ -257,9 +261,12 @@ static int http_route_find(const struct http_server *s, const char *method, cons
     return path_known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND;
 }
 
-/* Queues resp on conn (taking its body in every case); MHD_YES when queued. */
+/*
+ * Queues resp on conn (taking its body in every case) with one extra header when hname is
+ * set (Allow of a 405, WWW-Authenticate of a 401); MHD_YES when queued.
+ */
 static enum MHD_Result http_send(struct MHD_Connection *conn, struct http_response *resp,
-                                 const char *allow)
+                                 const char *hname, const char *hvalue)
 {
     struct MHD_Response *mr;
     enum MHD_Result ret;
@@ -287,19 +294,20 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, struct http_respon
                                        resp->content_type ? resp->content_type
                                                           : "application/json");
     }
-    if (allow) {
-        (void) MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, allow);
+    if (hname && hvalue) {
+        (void) MHD_add_response_header(mr, hname, hvalue);
     }
     ret = MHD_queue_response(conn, (unsigned) resp->status, mr);
     MHD_destroy_response(mr);
     return ret;
 }
 
-static enum MHD_Result http_send_error(struct MHD_Connection *conn, int status, const char *allow,
-                                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum MHD_Result http_send_error(struct MHD_Connection *conn, int status, const char *hname,
+                                       const char *hvalue, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 
-static enum MHD_Result http_send_error(struct MHD_Connection *conn, int status, const char *allow,
-                                       const char *fmt, ...)
+static enum MHD_Result http_send_error(struct MHD_Connection *conn, int status, const char *hname,
+                                       const char *hvalue, const char *fmt, ...)
 {
     struct http_response resp = {0};
     char msg[256];
@@ -309,7 +317,7 @@ static enum MHD_Result http_send_error(struct MHD_Connection *conn, int status, 
     (void) vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     http_response_error(&resp, status, "%s", msg);
-    return http_send(conn, &resp, allow);
+    return http_send(conn, &resp, hname, hvalue);
 }
 
 static enum MHD_Result http_collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -333,7 +341,7 @@ static enum MHD_Result http_dispatch(struct http_server *s, struct MHD_Connectio
     struct http_response resp = {0};
 
     if (call->too_big) {
-        return http_send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+        return http_send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, NULL, NULL,
                                "request body exceeds %zu bytes", s->max_body);
     }
     req.method = method;
@@ -348,12 +356,12 @@ static enum MHD_Result http_dispatch(struct http_server *s, struct MHD_Connectio
     req.n_params = call->n_params;
     req.conn_ = conn;
     if (MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > HTTP_MAX_QUERY) {
-        return http_send_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "more than %d query arguments",
-                               HTTP_MAX_QUERY);
+        return http_send_error(conn, MHD_HTTP_BAD_REQUEST, NULL, NULL,
+                               "more than %d query arguments", HTTP_MAX_QUERY);
     }
     (void) MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, http_collect_query, &req);
     call->route->fn(&req, &resp, s->userdata);
-    return http_send(conn, &resp, NULL);
+    return http_send(conn, &resp, NULL, NULL);
 }
 
 /* A chunk of body: keep it while under the cap, afterwards only swallow it. */
@@ -389,6 +397,34 @@ static void http_accumulate(struct http_server *s, struct http_call *call, const
     call->body[call->body_len] = '\0';
 }
 
+/*
+ * Whether an Authorization header carries token: scheme "Bearer" (any case, RFC 7235), one
+ * or more spaces, the token compared in constant time so its bytes cannot be timed out.
+ */
+static bool http_token_ok(const char *token, const char *header)
+{
+    size_t n, want = strlen(token);
+    unsigned diff = 0;
+
+    if (!header || strncasecmp(header, "Bearer ", 7) != 0) {
+        return false;
+    }
+    header += 7;
+    while (*header == ' ') {
+        header++;
+    }
+    n = strlen(header);
+    while (n > 0 && header[n - 1] == ' ') {
+        n--;
+    }
+    diff = n == want ? 0 : 1;
+    for (size_t i = 0; i < want; i++) {
+        diff |= (unsigned) (unsigned char) token[i] ^
+                (unsigned) (unsigned char) header[i < n ? i : 0];
+    }
+    return diff == 0 && want > 0;
+}
+
 /* The first call of a request: route it and refuse what can be refused before the body. */
 static enum MHD_Result http_begin(struct http_server *s, struct MHD_Connection *conn,
                                   const char *url, const char *method, struct http_call *call)
@@ -401,21 +437,30 @@ static enum MHD_Result http_begin(struct http_server *s, struct MHD_Connection *
     status = http_route_find(s, method, url, call, &allow);
     if (status == MHD_HTTP_NOT_FOUND) {
         call->answered = true;
-        return http_send_error(conn, status, NULL, "no such path: %s", url);
+        return http_send_error(conn, status, NULL, NULL, "no such path: %s", url);
     }
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED) {
         char text[HTTP_ALLOW_MAX * 16];
 
         http_allow_join(&allow, text, sizeof(text));
         call->answered = true;
-        return http_send_error(conn, status, text, "method %s not allowed on %s", method, url);
+        return http_send_error(conn, status, MHD_HTTP_HEADER_ALLOW, text,
+                               "method %s not allowed on %s", method, url);
+    }
+    if (s->token && !call->route->anonymous &&
+        !http_token_ok(s->token, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                             MHD_HTTP_HEADER_AUTHORIZATION))) {
+        call->answered = true;
+        return http_send_error(conn, MHD_HTTP_UNAUTHORIZED, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                               "Bearer realm=\"og-operator\"",
+                               "a valid bearer token is required (Authorization: Bearer ...)");
     }
     clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (clen && str_to_u64(clen, 0, UINT64_MAX, &declared) == 0 && declared > s->max_body) {
         /* Answered before any body is read: a client sending "Expect: 100-continue" (curl
          * does for large bodies) never sends it, and MHD closes the connection after. */
         call->answered = true;
-        return http_send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+        return http_send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, NULL, NULL,
                                "request body of %s bytes exceeds %zu bytes", clen, s->max_body);
     }
     return MHD_YES;
@@ -657,6 +702,14 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
     s->userdata = cfg->userdata;
     s->max_body = cfg->max_body ? cfg->max_body : HTTP_DEFAULT_MAX_BODY;
     s->max_pattern = max_pattern;
+    if (cfg->bearer_token && cfg->bearer_token[0]) {
+        s->token = xstrdup(cfg->bearer_token);
+    }
+    if (cfg->tls_cert_pem && cfg->tls_key_pem) {
+        s->tls_cert = xstrdup(cfg->tls_cert_pem);
+        s->tls_key = xstrdup(cfg->tls_key_pem);
+        flags |= MHD_USE_TLS;
+    }
     s->daemon = MHD_start_daemon(
             flags, 0, NULL, NULL, http_on_request, s, MHD_OPTION_EXTERNAL_LOGGER, http_on_mhd_log,
             NULL, MHD_OPTION_SOCK_ADDR, &addr.ss, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed,
@@ -664,7 +717,9 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
             (unsigned) (cfg->conn_timeout_s ? cfg->conn_timeout_s : HTTP_DEFAULT_TIMEOUT_S),
             MHD_OPTION_CONNECTION_LIMIT,
             (unsigned) (cfg->max_connections ? cfg->max_connections : HTTP_DEFAULT_CONNECTIONS),
-            MHD_OPTION_END);
+            /* Without TLS the list ends here: the key options below are not read. */
+            s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
+            MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
     if (!s->daemon) {
         errbuf_set(eb, "libmicrohttpd failed to start on %s (run with OG_LOG_LEVEL=debug)",
                    cfg->listen);
@@ -699,5 +754,8 @@ void http_server_stop(struct http_server *s)
         MHD_stop_daemon(s->daemon);
     }
     free(s->routes);
+    free(s->token);
+    free(s->tls_cert);
+    free(s->tls_key);
     free(s);
 }

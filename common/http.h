@@ -19,6 +19,7 @@
 #define OG_COMMON_HTTP_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,6 +84,7 @@ struct http_route {
     const char *method;
     const char *pattern;
     http_handler_fn fn;
+    bool anonymous; /* served without the bearer token (health, readiness, metrics) */
 };
 
 struct http_server_config {
@@ -93,6 +95,12 @@ struct http_server_config {
     size_t max_body;         /* 0 → 1 MiB; a larger body → 413 JSON error, handler not called */
     unsigned conn_timeout_s; /* 0 → 30 s; idle connection timeout (not applied in handlers) */
     unsigned max_connections; /* 0 → 256; further connections are refused */
+    /* Copied. Set: every route but the anonymous ones answers 401 (with WWW-Authenticate)
+     * unless the request carries "Authorization: Bearer <token>". NULL or "": no check. */
+    const char *bearer_token;
+    /* PEM texts, copied; both set: HTTPS only (libmicrohttpd over GnuTLS). */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
 };
 
 struct http_server;

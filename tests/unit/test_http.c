@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "common/http.h"
 #include "common/httpc.h"
 #include "common/mem.h"
@@ -805,6 +806,117 @@ static void test_httpc_bearer_token(void)
     http_server_stop(s);
 }
 
+/* A server requiring a bearer token (and TLS when cert/key are given), with one anonymous route. */
+static struct http_server *start_guarded(const char *cert, const char *key, char *base, size_t size)
+{
+    static const struct http_route guarded[] = {
+            {"GET", "/whoami", h_whoami, false},
+            {"GET", "/metrics", h_text, true},
+    };
+    struct http_server_config cfg = {.listen = "127.0.0.1:0",
+                                     .routes = guarded,
+                                     .n_routes = sizeof(guarded) / sizeof(guarded[0]),
+                                     .bearer_token = "s3cret",
+                                     .tls_cert_pem = cert,
+                                     .tls_key_pem = key};
+    struct http_server *s = NULL;
+    struct errbuf eb = {{0}};
+
+    fx_reset();
+    if (http_server_start(&cfg, &s, &eb) < 0) {
+        fprintf(stderr, "http_server_start: %s\n", eb.msg);
+        return NULL;
+    }
+    (void) snprintf(base, size, "%s://127.0.0.1:%u", cert ? "https" : "http",
+                    (unsigned) http_server_port(s));
+    return s;
+}
+
+static long status_with_token(const char *base, const char *path, const char *token, bool tls)
+{
+    struct httpc_options opt = {.connect_timeout_ms = 1000,
+                                .timeout_ms = 3000,
+                                .bearer_token = token,
+                                .insecure_skip_verify = tls};
+    struct httpc *c = httpc_new(&opt);
+    cJSON *j = NULL;
+    long st = 0;
+
+    if (!c) {
+        return -1;
+    }
+    if (get_json(c, base, path, &st, &j) == 0 && st == 401) {
+        CU_ASSERT_TRUE(is_error_body(j, 401));
+    }
+    cJSON_Delete(j);
+    httpc_free(c);
+    return st;
+}
+
+static void test_http_bearer_token_required(void)
+{
+    char base[64];
+    struct http_server *s = start_guarded(NULL, NULL, base, sizeof(base));
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(status_with_token(base, "/whoami", NULL, false), 401);
+    CU_ASSERT_EQUAL(status_with_token(base, "/whoami", "wrong!", false), 401);
+    CU_ASSERT_EQUAL(status_with_token(base, "/whoami", "s3cre", false), 401);
+    CU_ASSERT_EQUAL(status_with_token(base, "/whoami", "s3cret1", false), 401);
+    CU_ASSERT_EQUAL(status_with_token(base, "/whoami", "s3cret", false), 200);
+    /* Unknown paths still answer 404 (routing comes first), anonymous routes need nothing. */
+    CU_ASSERT_EQUAL(status_with_token(base, "/nope", NULL, false), 404);
+    {
+        struct httpc_options opt = {.timeout_ms = 2000};
+        struct httpc *c = httpc_new(&opt);
+        struct httpc_request req = {.method = "GET", .url = NULL};
+        const char *const lower[] = {"Authorization: bearer   s3cret", NULL};
+        struct httpc_response resp = {0};
+        struct errbuf eb = {{0}};
+        char url[128];
+
+        (void) snprintf(url, sizeof(url), "%s/metrics", base);
+        req.url = url;
+        CU_ASSERT_EQUAL(httpc_do(c, &req, &resp, &eb), 0);
+        CU_ASSERT_EQUAL(resp.status, 200);
+        httpc_response_done(&resp);
+        /* The scheme is case-insensitive and may be followed by several spaces. */
+        (void) snprintf(url, sizeof(url), "%s/whoami", base);
+        req.headers = lower;
+        CU_ASSERT_EQUAL(httpc_do(c, &req, &resp, &eb), 0);
+        CU_ASSERT_EQUAL(resp.status, 200);
+        httpc_response_done(&resp);
+        httpc_free(c);
+    }
+    http_server_stop(s);
+}
+
+static void test_http_tls_server(void)
+{
+    char base[64], *cert = NULL, *key = NULL;
+    size_t len = 0;
+    struct errbuf eb = {{0}};
+    struct http_server *s;
+
+    CU_ASSERT_EQUAL_FATAL(
+            fs_read_file(OG_SOURCE_DIR "/tests/kube/tls/emu-cert.pem", 65536, &cert, &len, &eb), 0);
+    CU_ASSERT_EQUAL_FATAL(
+            fs_read_file(OG_SOURCE_DIR "/tests/kube/tls/emu-key.pem", 65536, &key, &len, &eb), 0);
+    s = start_guarded(cert, key, base, sizeof(base));
+    free(cert);
+    free(key); /* the server keeps its own copies */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(status_with_token(base, "/whoami", "s3cret", true), 200);
+    CU_ASSERT_EQUAL(status_with_token(base, "/whoami", NULL, true), 401);
+    /* Plain HTTP to the TLS port is not served. */
+    {
+        char plain[80];
+        (void) snprintf(plain, sizeof(plain), "http://%s", base + strlen("https://"));
+        CU_ASSERT_NOT_EQUAL(status_with_token(plain, "/metrics", NULL, false), 200);
+    }
+    http_server_stop(s);
+}
+
 static void test_httpc_json_bodies(void)
 {
     char base[64], url[128];
@@ -1024,6 +1136,8 @@ int main(void)
             {"connection refused", test_httpc_connection_refused},
             {"response cap", test_httpc_response_cap},
             {"bearer token", test_httpc_bearer_token},
+            {"server requires the bearer token", test_http_bearer_token_required},
+            {"server over TLS", test_http_tls_server},
             {"json bodies", test_httpc_json_bodies},
             {"tls to a plain server", test_httpc_tls_to_plain_server},
             {"keep-alive", test_httpc_keep_alive},
