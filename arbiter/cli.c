@@ -35,17 +35,22 @@ extern char **environ;
 
 struct cli_config {
     char server[CLI_URL_MAX];
+    char token[512];
     char to[PROTO_NAME_MAX + 1];
 };
 
 static const struct cfg_opt cli_server_opt[] = {
         CFG_STR("server", "OG_ARBITER_URL", "http://127.0.0.1:8080", struct cli_config, server, 0,
                 "URL", "the arbiter's REST API"),
+        CFG_STR("token", "OG_ARBITER_TOKEN", "", struct cli_config, token, CFG_SECRET, "TOKEN",
+                "bearer token of the REST API (when the arbiter requires one)"),
 };
 
 static const struct cfg_opt cli_promote_opts[] = {
         CFG_STR("server", "OG_ARBITER_URL", "http://127.0.0.1:8080", struct cli_config, server, 0,
                 "URL", "the arbiter's REST API"),
+        CFG_STR("token", "OG_ARBITER_TOKEN", "", struct cli_config, token, CFG_SECRET, "TOKEN",
+                "bearer token of the REST API (when the arbiter requires one)"),
         CFG_STR("to", NULL, "", struct cli_config, to, 0, "MEMBER",
                 "member to promote (default: the best candidate)"),
 };
@@ -186,7 +191,8 @@ static int cli_exit_for(long status)
 static int cli_call(const char *cmd, const struct cli_config *cfg, const char *method,
                     const char *path, const cJSON *body, long *ret_status, cJSON **ret_json)
 {
-    struct httpc_options opt = {.timeout_ms = CLI_TIMEOUT_MS};
+    struct httpc_options opt = {.timeout_ms = CLI_TIMEOUT_MS,
+                                .bearer_token = cfg->token[0] ? cfg->token : NULL};
     struct httpc *client = httpc_new(&opt);
     struct errbuf eb = {{0}};
     char url[CLI_URL_MAX + 256];
@@ -299,7 +305,7 @@ int cli_status(int argc, char *argv[])
 {
     static const struct cli_command cmd = {
             cli_server_opt,
-            1,
+            sizeof(cli_server_opt) / sizeof(cli_server_opt[0]),
             "og-arbiter status [--server URL] [NAMESPACE/NAME]",
             "Show the members of one cluster, or of every cluster, as tables.",
             0,
@@ -347,7 +353,12 @@ int cli_status(int argc, char *argv[])
 static int cli_promote(int argc, char *argv[], const char *op, const char *summary)
 {
     char usage[128];
-    struct cli_command cmd = {cli_promote_opts, 2, usage, summary, 1, 1};
+    struct cli_command cmd = {cli_promote_opts,
+                              sizeof(cli_promote_opts) / sizeof(cli_promote_opts[0]),
+                              usage,
+                              summary,
+                              1,
+                              1};
     struct cli_config cfg;
     char ns[PROTO_NAME_MAX + 1], name[PROTO_NAME_MAX + 1], path[256];
     char *buf[CLI_ARGS_MAX + 3];
@@ -397,7 +408,7 @@ int cli_maintenance(int argc, char *argv[])
 {
     static const struct cli_command cmd = {
             cli_server_opt,
-            1,
+            sizeof(cli_server_opt) / sizeof(cli_server_opt[0]),
             "og-arbiter maintenance [--server URL] NAMESPACE/NAME on|off",
             "Turn maintenance on (no automatic restarts or failovers) or off.",
             2,
@@ -438,7 +449,7 @@ int cli_apply(int argc, char *argv[])
 {
     static const struct cli_command cmd = {
             cli_server_opt,
-            1,
+            sizeof(cli_server_opt) / sizeof(cli_server_opt[0]),
             "og-arbiter apply [--server URL] NAMESPACE/NAME FILE.json",
             "Declare or update a cluster (local mode) from a JSON file holding its spec.",
             2,

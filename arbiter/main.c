@@ -42,7 +42,40 @@ static const struct cfg_opt serve_opts[] = {
             "debug, info, warn or error"),
         OPT("log-text", NULL, CFG_TYPE_BOOL, "false", 0, 0, log_text, 0, NULL,
             "human-readable log lines instead of JSON"),
+        OPT("token", "OG_ARBITER_TOKEN", CFG_TYPE_STR, "", 0, 0, token, CFG_SECRET, "TOKEN",
+            "bearer token every REST call but /healthz, /readyz and /metrics must carry "
+            "(agents: OG_AGENT_TOKEN); empty: no authentication"),
+        OPT("tls-cert", "OG_ARBITER_TLS_CERT", CFG_TYPE_STR, "", 0, 0, tls_cert, 0, "FILE",
+            "PEM certificate: with --tls-key, serve the REST API over HTTPS only"),
+        OPT("tls-key", "OG_ARBITER_TLS_KEY", CFG_TYPE_STR, "", 0, 0, tls_key, 0, "FILE",
+            "PEM private key of --tls-cert"),
+        OPT("namespace", "POD_NAMESPACE", CFG_TYPE_STR, "", 0, 0, namespace_, 0, "NAMESPACE",
+            "Kubernetes mode: the arbiter's own namespace (Lease, agent pods); default the "
+            "kubeconfig's, else og-system"),
+        OPT("identity", "POD_NAME", CFG_TYPE_STR, "", 0, 0, identity, 0, "NAME",
+            "Kubernetes mode: this replica's Lease identity (its pod name); default the host name"),
+        OPT("lease-name", "OG_ARBITER_LEASE_NAME", CFG_TYPE_STR, "og-arbiter", 0, 0, lease_name, 0,
+            "NAME", "Kubernetes mode: the Lease that elects the deciding replica"),
+        OPT("lease-duration", "OG_ARBITER_LEASE_DURATION", CFG_TYPE_MS, "15s", 3000, 600000,
+            lease_duration_ms, 0, "DURATION",
+            "Kubernetes mode: Lease duration (renew deadline 2/3 of it, retry period 1/7)"),
+        OPT("agent-selector", "OG_ARBITER_AGENT_SELECTOR", CFG_TYPE_STR,
+            "app.kubernetes.io/name=og-agent", 0, 0, agent_selector, 0, "SELECTOR",
+            "Kubernetes mode: label selector of the agent pods (role labels)"),
 };
+
+/* The value of environment variable name, or NULL (read once at startup, before threads). */
+static const char *env_value(const char *name)
+{
+    size_t len = strlen(name);
+
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, name, len) == 0 && (*e)[len] == '=') {
+            return *e + len + 1;
+        }
+    }
+    return NULL;
+}
 
 static int cmd_serve(int argc, char *argv[])
 {
@@ -73,6 +106,14 @@ static int cmd_serve(int argc, char *argv[])
     if (log_setup("arbiter", cfg.log_level, cfg.log_text) < 0) {
         fprintf(stderr, "og-arbiter serve: --log-level: unknown level '%s'\n", cfg.log_level);
         return EXIT_BAD_ARGS;
+    }
+    if (env_value("KUBERNETES_SERVICE_HOST")) {
+        (void) snprintf(cfg.service_host, sizeof(cfg.service_host), "%s",
+                        env_value("KUBERNETES_SERVICE_HOST"));
+    }
+    if (env_value("KUBERNETES_SERVICE_PORT")) {
+        (void) snprintf(cfg.service_port, sizeof(cfg.service_port), "%s",
+                        env_value("KUBERNETES_SERVICE_PORT"));
     }
     dump = cfg_dump_json(serve_opts, sizeof(serve_opts) / sizeof(serve_opts[0]), &cfg);
     log_info("effective configuration %s", dump);

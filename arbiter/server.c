@@ -14,8 +14,17 @@
  * by one node's report wakes the other nodes' held requests in the same step. A timer
  * re-evaluates every cluster every SERVER_TICK_MS, so silent agents are noticed without
  * any report arriving.
+ *
+ * Kubernetes mode (--kube in-cluster|FILE): clusters come from OpenGaussCluster resources
+ * through the controller thread (arbiter/kctl.h, started in server_kube.c), which submits the same
+ * PUT and DELETE commands as the REST API does in local mode (the REST PUT and DELETE answer 405
+ * then); after every published step the loop hands kpub the changed views and new Events
+ * (arbiter/kctl_pub.h). Only the Lease holder (arbiter/lease.h) decides: another replica
+ * answers 503 to every request that would change state, to reports and to /readyz, keeps
+ * its world in line with the resources, and does not run decisions until it leads.
  */
 #include "arbiter/server.h"
+#include "arbiter/server_int.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -29,14 +38,21 @@
 #include <unistd.h>
 
 #include "arbiter/decide.h"
+#include "arbiter/kctl.h"
+#include "arbiter/kctl_pub.h"
+#include "arbiter/kpub.h"
+#include "arbiter/lease.h"
+#include "arbiter/metrics.h"
 #include "arbiter/spec.h"
 #include "arbiter/store.h"
 #include "arbiter/world.h"
 #include "arbiter/world_cmd.h"
 #include "common/clock.h"
 #include "common/exitcode.h"
+#include "common/fsutil.h"
 #include "common/http.h"
 #include "common/json.h"
+#include "common/kube_config.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/signals.h"
@@ -44,57 +60,20 @@
 #include "proto/desired.h"
 #include "proto/report.h"
 
-#define SERVER_CMD_TIMEOUT_MS 10000 /* a handler's wait for the loop before answering 503 */
-#define SERVER_TICK_MS        100   /* re-evaluation of every cluster */
-#define SERVER_HISTORY_LIMIT  100   /* default ?limit of GET history */
+#define SERVER_CMD_TIMEOUT_MS 10000       /* a handler's wait for the loop before answering 503 */
+#define SERVER_TICK_MS        100         /* re-evaluation of every cluster */
+#define SERVER_PEM_MAX        (64 * 1024) /* a certificate chain or key file */
+#define SERVER_HISTORY_LIMIT  100         /* default ?limit of GET history */
+/*
+ * A new leader term: kpub writes once every cluster's view has been handed to it afresh, or
+ * after SERVER_KPUB_ACTIVATE_MS at the latest, so it never writes a picture left from an
+ * earlier term; for SERVER_TERM_GUARD_MS no view older than the status epoch is published
+ * (the agents' first reports bring the epoch a new leader adopts).
+ */
+#define SERVER_KPUB_ACTIVATE_MS 10000
+#define SERVER_TERM_GUARD_MS    60000
 
-enum server_cmd_kind {
-    SERVER_CMD_UNKNOWN = 0,
-    SERVER_CMD_REPORT,
-    SERVER_CMD_PUT,
-    SERVER_CMD_DELETE,
-    SERVER_CMD_SWITCHOVER,
-    SERVER_CMD_FAILOVER,
-    SERVER_CMD_MAINTENANCE,
-    SERVER_CMD_HISTORY,
-    _SERVER_CMD_MAX
-};
-
-/* A command from a handler to the loop; freed by whichever side finishes last. */
-struct server_cmd {
-    enum server_cmd_kind kind;
-    struct proto_report *report; /* REPORT, owned */
-    char *text;                  /* REPORT: the report as stored; PUT: the spec; owned */
-    struct spec *spec;           /* PUT, owned */
-    char ns[PROTO_NAME_MAX + 1];
-    char name[PROTO_NAME_MAX + 1];
-    char target[PROTO_NAME_MAX + 1]; /* SWITCHOVER, FAILOVER */
-    bool enabled;                    /* MAINTENANCE */
-    uint32_t limit;                  /* HISTORY */
-    bool done;
-    bool abandoned; /* the handler gave up waiting: the loop frees the command */
-    int rc;         /* REPORT */
-    char error[ERRBUF_SIZE];
-    struct world_cmd_answer answer; /* the other commands */
-    struct server_cmd *next;
-};
-
-struct server {
-    const struct arbiter_config *cfg;
-    struct store *store;
-    struct world *world;
-    struct http_server *http;
-    int wake_fd;
-
-    pthread_mutex_t mu; /* guards everything below */
-    pthread_cond_t cond;
-    struct server_cmd *queue_head, *queue_tail;
-    struct world_snapshot *snap; /* published by the loop, read by handlers */
-    bool ready;
-    bool stopping;
-};
-
-static void server_cmd_free(struct server_cmd *c)
+void server_cmd_free(struct server_cmd *c)
 {
     if (!c) {
         return;
@@ -106,7 +85,7 @@ static void server_cmd_free(struct server_cmd *c)
     free(c);
 }
 
-static struct server_cmd *server_cmd_new(enum server_cmd_kind kind)
+struct server_cmd *server_cmd_new(enum server_cmd_kind kind)
 {
     struct server_cmd *c = xcalloc(1, sizeof(*c));
 
@@ -126,7 +105,7 @@ static void server_deadline(struct timespec *ts, uint64_t ms)
 }
 
 /* Hands c to the loop and waits for it; returns with c answered, or -ETIMEDOUT/-ECANCELED. */
-static int server_submit(struct server *s, struct server_cmd *c)
+int server_submit(struct server *s, struct server_cmd *c)
 {
     uint64_t one = 1;
     struct timespec deadline;
@@ -187,6 +166,37 @@ static void server_send_answer(struct server_cmd *c, struct http_response *resp)
     server_cmd_free(c);
 }
 
+/* ---- leadership ------------------------------------------------------------------- */
+
+bool server_is_leader(struct server *s)
+{
+    bool leader;
+
+    pthread_mutex_lock(&s->mu);
+    leader = s->leader;
+    pthread_mutex_unlock(&s->mu);
+    return leader;
+}
+
+/*
+ * Answers 503 "not the leader (leader: X)" and returns true when this replica does not hold
+ * the Lease: nothing that changes state is done by a replica that does not decide.
+ */
+static bool server_deny_follower(struct server *s, struct http_response *resp)
+{
+    char holder[256] = "";
+
+    if (server_is_leader(s)) {
+        return false;
+    }
+    if (s->lease) {
+        lease_holder(s->lease, holder, sizeof(holder));
+    }
+    http_response_error(resp, 503, "not the leader (leader: %s)",
+                        str_is_empty(holder) ? "unknown" : holder);
+    return true;
+}
+
 /* ---- handlers: health, agents ------------------------------------------------------ */
 
 static void server_handle_healthz(const struct http_request *req, struct http_response *resp,
@@ -215,9 +225,27 @@ static void server_handle_readyz(const struct http_request *req, struct http_res
         http_response_error(resp, 503, "not ready");
         return;
     }
+    if (server_deny_follower(s, resp)) {
+        return;
+    }
     j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "status", "ready");
     http_response_json(resp, 200, j);
+}
+
+/* Prometheus text from the published snapshot: a scrape never touches the loop. */
+static void server_handle_metrics(const struct http_request *req, struct http_response *resp,
+                                  void *userdata)
+{
+    struct server *s = userdata;
+    uint64_t wall = clock_wall_ms();
+
+    (void) req;
+    pthread_mutex_lock(&s->mu);
+    resp->body = arbiter_metrics(s->snap, s->leader, wall);
+    pthread_mutex_unlock(&s->mu);
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
 static void server_format_time(uint64_t wall_ms, char *buf, size_t size)
@@ -316,6 +344,10 @@ static void server_handle_report(const struct http_request *req, struct http_res
     char *answer;
     int r;
 
+    if (server_deny_follower(s, resp)) {
+        server_cmd_free(c);
+        return;
+    }
     c->report = xcalloc(1, sizeof(*c->report));
     r = proto_report_decode(req->body, req->body_len, c->report, &eb);
     if (r < 0) {
@@ -330,6 +362,11 @@ static void server_handle_report(const struct http_request *req, struct http_res
     known = c->report->known_generation;
     wait_ms = c->report->wait_ms > PROTO_WAIT_MAX_MS ? PROTO_WAIT_MAX_MS : c->report->wait_ms;
     if (!server_submit_or_503(s, c, resp)) {
+        return;
+    }
+    if (c->rc == -EAGAIN) {
+        http_response_error(resp, 503, "%s", c->error);
+        server_cmd_free(c);
         return;
     }
     if (c->rc < 0) {
@@ -458,13 +495,22 @@ static void server_run_cmd(struct server *s, struct server_cmd *c, struct http_r
     }
 }
 
+#define SERVER_KUBE_DECLARED \
+    "clusters are declared with OpenGaussCluster resources (kubectl apply) in Kubernetes mode"
+
 static void server_handle_put(const struct http_request *req, struct http_response *resp,
                               void *userdata)
 {
-    struct server_cmd *c = server_cluster_cmd(req, SERVER_CMD_PUT, resp);
+    struct server *s = userdata;
+    struct server_cmd *c;
     struct errbuf eb = {{0}};
     int r;
 
+    if (s->kube) {
+        http_response_error(resp, 405, SERVER_KUBE_DECLARED);
+        return;
+    }
+    c = server_cluster_cmd(req, SERVER_CMD_PUT, resp);
     if (!c) {
         return;
     }
@@ -483,8 +529,14 @@ static void server_handle_put(const struct http_request *req, struct http_respon
 static void server_handle_delete(const struct http_request *req, struct http_response *resp,
                                  void *userdata)
 {
-    struct server_cmd *c = server_cluster_cmd(req, SERVER_CMD_DELETE, resp);
+    struct server *s = userdata;
+    struct server_cmd *c;
 
+    if (s->kube) {
+        http_response_error(resp, 405, SERVER_KUBE_DECLARED);
+        return;
+    }
+    c = server_cluster_cmd(req, SERVER_CMD_DELETE, resp);
     if (c) {
         server_run_cmd(userdata, c, resp);
     }
@@ -547,10 +599,14 @@ static int server_parse_target(const struct http_request *req, char *target, siz
 static void server_handle_promote(const struct http_request *req, struct http_response *resp,
                                   void *userdata, enum server_cmd_kind kind)
 {
-    struct server_cmd *c = server_cluster_cmd(req, kind, resp);
+    struct server_cmd *c;
     struct errbuf eb = {{0}};
     int status;
 
+    if (server_deny_follower(userdata, resp)) {
+        return;
+    }
+    c = server_cluster_cmd(req, kind, resp);
     if (!c) {
         return;
     }
@@ -578,11 +634,15 @@ static void server_handle_failover(const struct http_request *req, struct http_r
 static void server_handle_maintenance(const struct http_request *req, struct http_response *resp,
                                       void *userdata)
 {
-    struct server_cmd *c = server_cluster_cmd(req, SERVER_CMD_MAINTENANCE, resp);
+    struct server_cmd *c;
     struct errbuf eb = {{0}};
     cJSON *obj = NULL;
     int status = 0;
 
+    if (server_deny_follower(userdata, resp)) {
+        return;
+    }
+    c = server_cluster_cmd(req, SERVER_CMD_MAINTENANCE, resp);
     if (!c) {
         return;
     }
@@ -606,8 +666,10 @@ static void server_handle_maintenance(const struct http_request *req, struct htt
 }
 
 static const struct http_route server_routes[] = {
-        {"GET", "/healthz", server_handle_healthz},
-        {"GET", "/readyz", server_handle_readyz},
+        /* Probes and scrapes carry no token (kubelet, Prometheus). */
+        {"GET", "/healthz", server_handle_healthz, true},
+        {"GET", "/readyz", server_handle_readyz, true},
+        {"GET", "/metrics", server_handle_metrics, true},
         {"GET", "/api/v1/agents", server_handle_agents},
         {"POST", "/api/v1/report", server_handle_report},
         {"GET", "/api/v1/clusters", server_handle_list},
@@ -638,8 +700,38 @@ static void server_run_report(struct server *s, struct server_cmd *c, uint64_t n
               (unsigned long long) c->report->seq, c->report->n_instances);
 }
 
+/* True (and c answered 503) when c changes state and this replica does not decide. */
+static bool server_run_denied(struct server *s, struct server_cmd *c)
+{
+    if (s->loop_leader) {
+        return false;
+    }
+    switch (c->kind) {
+    case SERVER_CMD_REPORT:
+        c->rc = -EAGAIN;
+        (void) str_copy(c->error, sizeof(c->error), "not the leader");
+        return true;
+    case SERVER_CMD_SWITCHOVER:
+    case SERVER_CMD_FAILOVER:
+    case SERVER_CMD_MAINTENANCE:
+        c->answer.status = 503;
+        (void) str_copy(c->answer.error, sizeof(c->answer.error), "not the leader");
+        return true;
+    case SERVER_CMD_PUT: /* the controller keeps every replica's world in line */
+    case SERVER_CMD_DELETE:
+    case SERVER_CMD_HISTORY:
+    case SERVER_CMD_UNKNOWN:
+    case _SERVER_CMD_MAX:
+        break;
+    }
+    return false;
+}
+
 static void server_run(struct server *s, struct server_cmd *c, uint64_t now_ms)
 {
+    if (server_run_denied(s, c)) {
+        return;
+    }
     switch (c->kind) {
     case SERVER_CMD_REPORT:
         server_run_report(s, c, now_ms);
@@ -700,6 +792,44 @@ static void server_complete(struct server *s, struct server_cmd *list)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* The loop takes up (or leaves) the decider's role. */
+static void server_lead(struct server *s, bool leader, uint64_t now_ms)
+{
+    s->loop_leader = leader;
+    s->term_ms = leader ? (now_ms ? now_ms : 1) : 0;
+    if (!leader && s->kpub) {
+        kpub_set_active(s->kpub, false);
+    }
+    s->kpub_active = false;
+    log_info("%s", leader ? "leading: deciding for every cluster"
+                          : "not leading: no decisions, requests that change state get 503");
+}
+
+/* Kubernetes mode, after a publish: views and Events to kpub, which is activated in time. */
+static void server_kube_publish(struct server *s, bool leader, uint64_t now_ms)
+{
+    enum kctl_pub_mode mode = KCTL_PUB_MODE_NONE;
+    bool fresh;
+
+    if (!s->kctl_pub) {
+        return;
+    }
+    if (leader) {
+        mode = now_ms - s->term_ms < SERVER_TERM_GUARD_MS ? KCTL_PUB_MODE_GUARDED
+                                                          : KCTL_PUB_MODE_FULL;
+    }
+    fresh = kctl_pub_step(s->kctl_pub, s->world, s->snap, mode);
+    if (leader && !s->kpub_active && (fresh || now_ms - s->term_ms >= SERVER_KPUB_ACTIVATE_MS)) {
+        /* Only if the Lease is still ours: the lease thread deactivates under the mutex. */
+        pthread_mutex_lock(&s->mu);
+        if (s->leader) {
+            kpub_set_active(s->kpub, true);
+            s->kpub_active = true;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
 /*
  * One step: runs the queued commands, then (with commands, or when the tick is due) decides
  * for every cluster, persists, and publishes, and only then answers the commands: an
@@ -709,18 +839,27 @@ static void server_step(struct server *s, uint64_t *next_tick)
 {
     struct server_cmd *list;
     uint64_t now;
+    bool leader;
 
     pthread_mutex_lock(&s->mu);
     list = s->queue_head;
     s->queue_head = s->queue_tail = NULL;
+    leader = s->leader;
     pthread_mutex_unlock(&s->mu);
     now = clock_now_ms();
+    if (leader != s->loop_leader) {
+        server_lead(s, leader, now);
+        *next_tick = now; /* a new leader decides at once */
+    }
     for (struct server_cmd *c = list; c; c = c->next) {
         server_run(s, c, now);
     }
     if (list || now >= *next_tick) {
-        (void) world_settle(s->world, now);
+        if (leader) {
+            (void) world_settle(s->world, now);
+        }
         server_publish(s, now);
+        server_kube_publish(s, leader, now);
         if (now >= *next_tick) {
             *next_tick = now + SERVER_TICK_MS;
         }
@@ -765,6 +904,8 @@ static void server_shutdown(struct server *s)
     s->stopping = true;
     pthread_cond_broadcast(&s->cond); /* held long polls and waiting handlers return now */
     pthread_mutex_unlock(&s->mu);
+    /* The controller's waits end with 'stopping'; the Lease is released. */
+    server_kube_stop(s);
     /* Handlers see 'stopping' and return; then no thread touches the queue any more. */
     http_server_stop(s->http);
     for (c = s->queue_head; c; c = next) {
@@ -801,14 +942,56 @@ static int server_open(struct server *s, const struct arbiter_config *cfg)
         (void) log_error_errno(r, &eb, "opening the database %s failed", cfg->db_path);
         return EXIT_BAD_CONFIG;
     }
-    (void) world_settle(s->world, start);
+    if (!s->kube) {
+        (void) world_settle(s->world, start);
+    }
     server_publish(s, start);
+    return EXIT_OK;
+}
+
+/*
+ * The REST API's token and TLS from cfg into hc; the PEM texts are read into *ret_cert and
+ * *ret_key (the caller frees them once the server has its copies). An exit code.
+ */
+static int server_http_security(const struct arbiter_config *cfg, struct http_server_config *hc,
+                                char **ret_cert, char **ret_key)
+{
+    struct errbuf eb = {{0}};
+    size_t len = 0;
+    int r;
+
+    *ret_cert = *ret_key = NULL;
+    if (str_is_empty(cfg->token)) {
+        log_warn("no --token (OG_ARBITER_TOKEN): the REST API accepts every caller");
+    } else {
+        hc->bearer_token = cfg->token;
+    }
+    if (str_is_empty(cfg->tls_cert) != str_is_empty(cfg->tls_key)) {
+        log_error("--tls-cert and --tls-key go together");
+        return EXIT_BAD_CONFIG;
+    }
+    if (str_is_empty(cfg->tls_cert)) {
+        return EXIT_OK;
+    }
+    r = fs_read_file(cfg->tls_cert, SERVER_PEM_MAX, ret_cert, &len, &eb);
+    if (r == 0) {
+        r = fs_read_file(cfg->tls_key, SERVER_PEM_MAX, ret_key, &len, &eb);
+    }
+    if (r < 0) {
+        (void) log_error_errno(r, &eb, "reading the TLS certificate or key failed");
+        free(*ret_cert);
+        *ret_cert = NULL;
+        return EXIT_BAD_CONFIG;
+    }
+    hc->tls_cert_pem = *ret_cert;
+    hc->tls_key_pem = *ret_key;
     return EXIT_OK;
 }
 
 int arbiter_serve(const struct arbiter_config *cfg)
 {
     struct server s = {.cfg = cfg, .wake_fd = -1};
+    char *tls_cert = NULL, *tls_key = NULL;
     struct http_server_config hc = {.listen = cfg->listen,
                                     .routes = server_routes,
                                     .n_routes = sizeof(server_routes) / sizeof(server_routes[0]),
@@ -818,11 +1001,8 @@ int arbiter_serve(const struct arbiter_config *cfg)
 
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cond, NULL);
-    if (!str_eq(cfg->kube, "none")) {
-        log_error("--kube %s: only local mode (--kube none) is available in this build", cfg->kube);
-        code = EXIT_BAD_CONFIG;
-        goto out;
-    }
+    s.kube = !str_eq(cfg->kube, "none");
+    s.leader = s.loop_leader = !s.kube; /* local mode: always the decider */
     r = signals_setup(&eb);
     if (r < 0) {
         (void) log_error_errno(r, &eb, "signal setup failed");
@@ -839,7 +1019,19 @@ int arbiter_serve(const struct arbiter_config *cfg)
     if (code != EXIT_OK) {
         goto out;
     }
+    if (s.kube) {
+        code = server_kube_start(&s, cfg);
+        if (code != EXIT_OK) {
+            goto out;
+        }
+    }
+    code = server_http_security(cfg, &hc, &tls_cert, &tls_key);
+    if (code != EXIT_OK) {
+        goto out;
+    }
     r = http_server_start(&hc, &s.http, &eb);
+    free(tls_cert);
+    free(tls_key);
     if (r < 0) {
         (void) log_error_errno(r, &eb, "listening on %s failed", cfg->listen);
         code = EXIT_UNAVAIL;
