@@ -72,8 +72,9 @@ static int agent_db_user(struct agent *a)
 
     a->uid = -1;
     a->gid = -1;
-    if (geteuid() != 0)
+    if (geteuid() != 0) {
         return 0;
+    }
     r = getpwnam_r(a->cfg->db_user, &pw, buf, sizeof(buf), &res);
     if (r != 0 || !res) {
         slog_error(LOG_CTX({"db_user", a->cfg->db_user}),
@@ -123,8 +124,9 @@ static int agent_ops_open(struct agent *a)
     struct errbuf eb = {{0}};
     int r = ops_server_open(a->cfg->socket, getuid(), &a->ops, &eb);
 
-    if (r == -EADDRINUSE)
+    if (r == -EADDRINUSE) {
         return log_error_errno(r, &eb, "another agent serves %s", a->cfg->socket);
+    }
     if (r < 0) {
         (void) log_error_errno(r, &eb, "ops socket %s unavailable; running without it",
                                a->cfg->socket);
@@ -149,8 +151,10 @@ static int agent_start_parts(struct agent *a)
                                   .uid = a->uid,
                                   .gid = a->gid,
                                   .probe_interval_ms = cfg->probe_interval_ms,
-                                  .probe_budget_ms = cfg->probe_timeout_ms};
+                                  .probe_budget_ms = cfg->probe_timeout_ms,
+                                  .copy_max_rate_kbps = cfg->copy_max_rate_kbps};
     struct uplink_config uc = {.url = cfg->arbiter,
+                               .token = cfg->token[0] ? cfg->token : NULL,
                                .node = cfg->node,
                                .agent_id = a->agent_id,
                                .heartbeat_ms = cfg->heartbeat_ms,
@@ -160,21 +164,25 @@ static int agent_start_parts(struct agent *a)
     struct errbuf eb = {{0}};
     int r;
 
-    if (engine_kind_from_string(cfg->engine, &sc.kind) < 0)
+    if (engine_kind_from_string(cfg->engine, &sc.kind) < 0) {
         return log_error_errno(-EINVAL, NULL, "unknown engine %s", cfg->engine);
+    }
     a->reaper = reaper_new();
     r = reaper_setup(a->reaper, &eb);
-    if (r < 0)
+    if (r < 0) {
         (void) log_warn_errno(r, &eb, "not a subreaper: orphaned postmasters go to PID 1");
+    }
     sc.proc = reaper_proc_ops(a->reaper);
     a->sup = supervise_new(&sc);
     r = supervise_discover(a->sup, &eb);
-    if (r < 0)
+    if (r < 0) {
         (void) log_warn_errno(r, &eb, "members of an earlier run not searched");
+    }
     uo.data = a->sup;
     r = uplink_start(&uc, &uo, &a->uplink, &eb);
-    if (r < 0)
+    if (r < 0) {
         return log_error_errno(r, &eb, "uplink not started");
+    }
     supervise_set_kick(a->sup, agent_kick, a->uplink);
     return agent_ops_open(a);
 }
@@ -194,12 +202,15 @@ static int agent_loop(struct agent *a)
     while (!signals_should_stop()) {
         int n = poll(pfd, 2, (int) a->cfg->probe_interval_ms);
 
-        if (n < 0 && errno != EINTR)
+        if (n < 0 && errno != EINTR) {
             return log_error_errno(-errno, NULL, "poll failed");
-        if (n > 0 && (pfd[0].revents & POLLIN))
+        }
+        if (n > 0 && (pfd[0].revents & POLLIN)) {
             signals_drain();
-        if (n > 0 && a->ops && (pfd[1].revents & POLLIN))
+        }
+        if (n > 0 && a->ops && (pfd[1].revents & POLLIN)) {
             ops_server_handle(a->ops, &cb);
+        }
         (void) reaper_reap(a->reaper);
     }
     return 0;
@@ -210,8 +221,9 @@ static void agent_stop_parts(struct agent *a)
     ops_server_close(a->ops);
     uplink_stop(a->uplink);
     /* A member still in a long operation keeps the supervisor (and the runner) alive. */
-    if (supervise_stop(a->sup, AGENT_STOP_WAIT_MS))
+    if (supervise_stop(a->sup, AGENT_STOP_WAIT_MS)) {
         reaper_free(a->reaper);
+    }
 }
 
 int agent_run(const struct agent_config *cfg)
@@ -229,8 +241,9 @@ int agent_run(const struct agent_config *cfg)
         log_error("the instance rule table is malformed");
         return EXIT_FATAL;
     }
-    if (agent_db_user(&a) < 0)
+    if (agent_db_user(&a) < 0) {
         return EXIT_BAD_CONFIG;
+    }
     r = storage_prepare_root(cfg->root, &eb);
     if (r < 0) {
         (void) log_error_errno(r, &eb, "cannot prepare the hostpath root %s", cfg->root);
@@ -240,10 +253,12 @@ int agent_run(const struct agent_config *cfg)
     slog_info(LOG_CTX({"node", cfg->node}, {"agent_id", a.agent_id}, {"arbiter", cfg->arbiter}),
               "agent started");
     r = agent_start_parts(&a);
-    if (r == 0)
+    if (r == 0) {
         r = agent_loop(&a);
-    if (r < 0)
+    }
+    if (r < 0) {
         code = r == -EADDRINUSE ? EXIT_BAD_CONFIG : EXIT_RUNTIME;
+    }
     log_info("agent stopping; instances keep running");
     agent_stop_parts(&a);
     return code;

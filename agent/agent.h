@@ -17,6 +17,7 @@
 struct agent_config {
     char node[PROTO_NODE_MAX + 1]; /* this node's name */
     char arbiter[512];             /* base URL of the arbiter */
+    char token[512];               /* bearer token the arbiter's API requires; "" → none */
     char root[PATH_MAX];           /* hostpath root holding every member's directories */
     char socket[PATH_MAX];         /* ops socket path */
     char engine[16];               /* "postgresql" or "opengauss" */
@@ -24,7 +25,8 @@ struct agent_config {
     char db_user[64];              /* OS user that owns and runs the instances */
     uint64_t heartbeat_ms;
     uint64_t probe_interval_ms;
-    uint64_t probe_timeout_ms; /* budget of one probe; a hung instance answers nothing */
+    uint64_t probe_timeout_ms;   /* budget of one probe; a hung instance answers nothing */
+    uint32_t copy_max_rate_kbps; /* pg_basebackup --max-rate of member copies; 0: unlimited */
     char log_level[16];
     bool log_text;
 };

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -105,12 +106,14 @@ static bool engine_path_is_safe(const char *p)
 {
     size_t n = strlen(p);
 
-    if (n < 2 || n >= ENGINE_BASE_MAX || p[0] != '/')
+    if (n < 2 || n >= ENGINE_BASE_MAX || p[0] != '/') {
         return false;
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char) p[i];
-        if (!isalnum(c) && c != '/' && c != '.' && c != '_' && c != '-')
+        if (!isalnum(c) && c != '/' && c != '.' && c != '_' && c != '-') {
             return false;
+        }
     }
     return strstr(p, "/../") == NULL && strcmp(p + n - 3, "/..") != 0;
 }
@@ -124,12 +127,14 @@ static bool engine_is_ip(const char *s)
 
 static bool engine_is_ident(const char *s, bool allow_dot)
 {
-    if (!s[0] || !(islower((unsigned char) s[0]) || s[0] == '_'))
+    if (!s[0] || !(islower((unsigned char) s[0]) || s[0] == '_')) {
         return false;
+    }
     for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char) *p;
-        if (!islower(c) && !isdigit(c) && c != '_' && !(allow_dot && c == '.'))
+        if (!islower(c) && !isdigit(c) && c != '_' && !(allow_dot && c == '.')) {
             return false;
+        }
     }
     return strlen(s) <= 63;
 }
@@ -137,8 +142,9 @@ static bool engine_is_ident(const char *s, bool allow_dot)
 static bool engine_has_control(const char *s)
 {
     for (const char *p = s; *p; p++) {
-        if (iscntrl((unsigned char) *p))
+        if (iscntrl((unsigned char) *p)) {
             return true;
+        }
     }
     return false;
 }
@@ -160,8 +166,9 @@ static const struct engine_driver *engine_driver_of(enum engine_kind kind)
 static bool engine_key_is_managed(const struct engine_driver *drv, const char *key)
 {
     for (const char *const *k = drv->managed_keys; *k; k++) {
-        if (strcmp(*k, key) == 0)
+        if (strcmp(*k, key) == 0) {
             return true;
+        }
     }
     return false;
 }
@@ -222,8 +229,9 @@ static int engine_check_topology(const struct engine_instance *inst, struct errb
     if (inst->has_upstream) {
         r = engine_check_endpoint("upstream", inst->upstream.member, inst->upstream.host,
                                   inst->upstream.port, eb);
-        if (r < 0)
+        if (r < 0) {
             return r;
+        }
     }
     if (inst->n_peers > ENGINE_MAX_PEERS) {
         errbuf_set(eb, "too many peers (%u)", inst->n_peers);
@@ -232,8 +240,9 @@ static int engine_check_topology(const struct engine_instance *inst, struct errb
     for (uint32_t i = 0; i < inst->n_peers; i++) {
         r = engine_check_endpoint("peer", inst->peers[i].member, inst->peers[i].host,
                                   inst->peers[i].port, eb);
-        if (r < 0)
+        if (r < 0) {
             return r;
+        }
     }
     if (inst->sync.n_names > PROTO_MAX_SYNC || inst->sync.num > inst->sync.n_names) {
         errbuf_set(eb, "sync: num %u with %u names", inst->sync.num, inst->sync.n_names);
@@ -284,10 +293,12 @@ int engine_instance_check(const struct engine_instance *inst, struct errbuf *eb)
         return -EINVAL;
     }
     r = engine_check_identity(inst, eb);
-    if (r == 0)
+    if (r == 0) {
         r = engine_check_topology(inst, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = engine_check_config(inst, drv, eb);
+    }
     return r;
 }
 
@@ -303,8 +314,9 @@ int engine_open(struct engine *e, const struct engine_instance *inst, const stru
     const char *base = inst->base_dir;
     int r = engine_instance_check(inst, eb);
 
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     memset(e, 0, sizeof(*e));
     e->inst = inst;
     e->drv = engine_driver_of(inst->kind);
@@ -321,10 +333,11 @@ int engine_open(struct engine *e, const struct engine_instance *inst, const stru
     (void) snprintf(e->run_dir, sizeof(e->run_dir), "%s/run", base);
     (void) snprintf(e->log_dir, sizeof(e->log_dir), "%s/log", base);
     (void) snprintf(e->backup_dir, sizeof(e->backup_dir), "%s/backup", base);
-    if (inst->archive_dir[0])
+    if (inst->archive_dir[0]) {
         (void) str_copy(e->archive_dir, sizeof(e->archive_dir), inst->archive_dir);
-    else
+    } else {
         (void) snprintf(e->archive_dir, sizeof(e->archive_dir), "%s/archive", base);
+    }
     return 0;
 }
 
@@ -338,12 +351,14 @@ void engine_text_printf(struct engine_text *t, const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
         return;
+    }
     if (t->len + (size_t) n + 1 > t->cap) {
         size_t cap = t->cap ? t->cap : 1024;
-        while (cap < t->len + (size_t) n + 1)
+        while (cap < t->len + (size_t) n + 1) {
             cap *= 2;
+        }
         t->data = xrealloc(t->data, cap);
         t->cap = cap;
     }
@@ -355,8 +370,9 @@ void engine_text_printf(struct engine_text *t, const char *fmt, ...)
 
 void engine_text_done(struct engine_text *t)
 {
-    if (!t)
+    if (!t) {
         return;
+    }
     free(t->data);
     t->data = NULL;
     t->len = 0;
@@ -367,18 +383,22 @@ int engine_conf_quote(const char *value, char *buf, size_t size)
 {
     size_t o = 0;
 
-    if (size < 3)
+    if (size < 3) {
         return -ENAMETOOLONG;
+    }
     buf[o++] = '\'';
     for (const char *p = value; *p; p++) {
         bool twice = *p == '\'' || *p == '\\';
 
-        if (iscntrl((unsigned char) *p))
+        if (iscntrl((unsigned char) *p)) {
             return -EINVAL;
-        if (o + (twice ? 2 : 1) + 2 > size)
+        }
+        if (o + (twice ? 2 : 1) + 2 > size) {
             return -ENAMETOOLONG;
-        if (twice)
+        }
+        if (twice) {
             buf[o++] = *p;
+        }
         buf[o++] = *p;
     }
     buf[o++] = '\'';
@@ -391,8 +411,9 @@ int engine_text_setting(struct engine_text *t, const char *key, const char *valu
     char quoted[2 * PROTO_VALUE_MAX + 2 * ENGINE_PATH_MAX + 16];
     int r = engine_conf_quote(value, quoted, sizeof(quoted));
 
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     engine_text_printf(t, "%s = %s\n", key, quoted);
     return 0;
 }
@@ -402,19 +423,23 @@ int engine_render_sync_names(const struct proto_sync *s, char *buf, size_t size)
     size_t o;
     int n;
 
-    if (size == 0)
+    if (size == 0) {
         return -ENAMETOOLONG;
+    }
     buf[0] = '\0';
-    if (s->num == 0 || s->n_names == 0)
+    if (s->num == 0 || s->n_names == 0) {
         return 0;
+    }
     n = snprintf(buf, size, "ANY %u (", s->num);
-    if (n < 0 || (size_t) n >= size)
+    if (n < 0 || (size_t) n >= size) {
         return -ENAMETOOLONG;
+    }
     o = (size_t) n;
     for (uint32_t i = 0; i < s->n_names && i < PROTO_MAX_SYNC; i++) {
         n = snprintf(buf + o, size - o, "%s\"%s\"", i ? ", " : "", s->names[i]);
-        if (n < 0 || (size_t) n >= size - o)
+        if (n < 0 || (size_t) n >= size - o) {
             return -ENAMETOOLONG;
+        }
         o += (size_t) n;
     }
     n = snprintf(buf + o, size - o, ")");
@@ -460,8 +485,9 @@ static void engine_hba_line(struct engine_text *t, const char *type, const char 
 {
     char addr[PROTO_IP_MAX + 8] = "";
 
-    if (host)
+    if (host) {
         (void) snprintf(addr, sizeof(addr), "%s/%s", host, strchr(host, ':') ? "128" : "32");
+    }
     engine_text_printf(t, "%-7s %-12s %-12s %-24s %s\n", type, db, user, addr, method);
 }
 
@@ -480,8 +506,9 @@ int engine_render_hba(const struct engine *e, char **ret_text, struct errbuf *eb
     engine_hba_line(&t, "local", "all", "all", NULL, e->drv->local_method);
     engine_hba_line(&t, "local", "replication", "all", NULL, e->drv->local_method);
     engine_hba_line(&t, "host", "replication", in->superuser, in->ip, m);
-    for (uint32_t i = 0; i < in->n_peers; i++)
+    for (uint32_t i = 0; i < in->n_peers; i++) {
         engine_hba_line(&t, "host", "replication", in->superuser, in->peers[i].host, m);
+    }
     if (in->replication_from_any) {
         engine_text_printf(&t, "%-7s %-12s %-12s %-24s %s\n", "host", "replication", in->superuser,
                            "0.0.0.0/0", m);
@@ -501,8 +528,9 @@ int engine_render_pgpass(const struct engine *e, char **ret_text, struct errbuf 
     (void) eb;
     /* libpq's pgpass: ':' and '\' in a field are escaped with '\'. */
     engine_text_printf(&t, "*:*:*:%s:", e->inst->superuser);
-    for (const char *p = e->inst->password; *p; p++)
+    for (const char *p = e->inst->password; *p; p++) {
         engine_text_printf(&t, "%s%c", (*p == ':' || *p == '\\') ? "\\" : "", *p);
+    }
     engine_text_printf(&t, "\n");
     *ret_text = t.data;
     return 0;
@@ -523,13 +551,16 @@ static void engine_tail(const char *text, size_t len, char *buf, size_t size)
     size_t start;
     size_t o = 0;
 
-    while (len > 0 && isspace((unsigned char) text[len - 1]))
+    while (len > 0 && isspace((unsigned char) text[len - 1])) {
         len--;
+    }
     start = len > ENGINE_TAIL_MAX ? len - ENGINE_TAIL_MAX : 0;
-    for (size_t i = start; i < len && o + 1 < size; i++)
+    for (size_t i = start; i < len && o + 1 < size; i++) {
         buf[o++] = (text[i] == '\n' || text[i] == '\r' || text[i] == '\t') ? ' ' : text[i];
-    if (size)
+    }
+    if (size) {
         buf[o] = '\0';
+    }
 }
 
 int engine_run(struct engine *e, const char *const *argv, uint64_t timeout_ms, int *ret_exit_code,
@@ -571,27 +602,31 @@ int engine_run(struct engine *e, const char *const *argv, uint64_t timeout_ms, i
     if (r == 0 && res.exit_code != 0) {
         char tail[ENGINE_TAIL_MAX + 1];
 
-        if (res.err_len)
+        if (res.err_len) {
             engine_tail(res.err, res.err_len, tail, sizeof(tail));
-        else
+        } else {
             engine_tail(res.out ? res.out : "", res.out_len, tail, sizeof(tail));
-        if (res.exit_code >= 0)
+        }
+        if (res.exit_code >= 0) {
             errbuf_set(eb, "%s exit %d: %s", argv[0], res.exit_code, tail);
-        else
+        } else {
             errbuf_set(eb, "%s killed by signal %d: %s", argv[0], res.term_signal, tail);
+        }
         r = -EIO;
     } else if (r == -ETIMEDOUT) {
         errbuf_prefix(eb, "%s timed out after %llu ms", argv[0], (unsigned long long) timeout_ms);
     }
-    if (ret_exit_code)
+    if (ret_exit_code) {
         *ret_exit_code = res.exit_code;
+    }
     if (out && r != -ENOENT && r != -EACCES) {
         *out = res.out;
         res.out = NULL;
     }
     proc_result_done(&res);
-    for (size_t i = 0; i < ne; i++)
+    for (size_t i = 0; i < ne; i++) {
         free(env[i]);
+    }
     free(prog);
     return r;
 }
@@ -642,8 +677,9 @@ int engine_prepare(struct engine *e, struct errbuf *eb)
                           e->log_dir,        e->archive_dir, e->backup_dir};
     int r = 0;
 
-    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && r == 0; i++)
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && r == 0; i++) {
         r = engine_mkdir_owned(e, dirs[i], eb);
+    }
     return r;
 }
 
@@ -656,20 +692,24 @@ static int engine_find_old(const struct engine *e, char *buf, size_t size)
     struct dirent *de;
 
     buf[0] = '\0';
-    if (!d)
+    if (!d) {
         return errno == ENOENT ? 0 : -errno;
+    }
     while ((de = readdir(d)) != NULL) {
         if (strncmp(de->d_name, ENGINE_BACKUP_OLD_PREFIX, plen) != 0 ||
-            strlen(de->d_name) >= sizeof(best))
+            strlen(de->d_name) >= sizeof(best)) {
             continue;
+        }
         /* Same-length decimal suffixes compare as numbers; longer is newer. */
         if (!best[0] || strlen(de->d_name) > strlen(best) ||
-            (strlen(de->d_name) == strlen(best) && strcmp(de->d_name, best) > 0))
+            (strlen(de->d_name) == strlen(best) && strcmp(de->d_name, best) > 0)) {
             (void) str_copy(best, sizeof(best), de->d_name);
+        }
     }
     closedir(d);
-    if (best[0])
+    if (best[0]) {
         (void) snprintf(buf, size, "%s/%s", e->inst->base_dir, best);
+    }
     return 0;
 }
 
@@ -702,8 +742,9 @@ static int engine_remove_old(struct engine *e, struct errbuf *eb)
 
     for (int i = 0; i < 64 && r == 0; i++) {
         r = engine_find_old(e, old, sizeof(old));
-        if (r < 0 || !old[0])
+        if (r < 0 || !old[0]) {
             break;
+        }
         r = fs_remove_tree(old, eb);
     }
     return r;
@@ -719,15 +760,48 @@ static int engine_restore_old(struct engine *e, struct errbuf *eb)
     char old[ENGINE_PATH_MAX];
     int r;
 
-    if (engine_data_is_complete(e))
+    if (engine_data_is_complete(e) || engine_exists(e->inst->base_dir, ENGINE_COPY_MARKER)) {
         return 0;
+    }
     r = engine_find_old(e, old, sizeof(old));
-    if (r < 0 || !old[0])
+    if (r < 0 || !old[0]) {
         return r;
+    }
     r = fs_remove_tree(e->data_dir, eb);
-    if (r == 0)
+    if (r == 0) {
         r = engine_rename(old, e->data_dir, e->inst->base_dir, eb);
+    }
     return r;
+}
+
+/* ---- the copy marker ---- */
+
+int engine_copy_begin(struct engine *e, const char *what, struct errbuf *eb)
+{
+    char path[ENGINE_PATH_MAX + 32];
+    char *text = xasprintf("%s into %s did not complete: this data directory is not started;\n"
+                           "og-agent copies it again from the upstream.\n",
+                           what, e->data_dir);
+    int r;
+
+    (void) snprintf(path, sizeof(path), "%s/%s", e->inst->base_dir, ENGINE_COPY_MARKER);
+    r = fs_write_atomic(path, text, strlen(text), 0600, eb);
+    free(text);
+    return r;
+}
+
+int engine_copy_end(struct engine *e, struct errbuf *eb)
+{
+    char path[ENGINE_PATH_MAX + 32];
+
+    (void) snprintf(path, sizeof(path), "%s/%s", e->inst->base_dir, ENGINE_COPY_MARKER);
+    if (unlink(path) < 0 && errno != ENOENT) {
+        int r = -errno;
+        errbuf_set(eb, "unlink %s: %s", path, strerror(-r));
+        return r;
+    }
+    engine_fsync_dir(e->inst->base_dir);
+    return 0;
 }
 
 /* ---- process table ---- */
@@ -742,12 +816,14 @@ static int engine_read_stat(pid_t pid, char *ret_state, pid_t *ret_ppid)
 
     (void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
     r = fs_read_file(path, 4096, &text, &len, NULL);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     /* "pid (comm) S ppid ...": comm may hold anything, so parse after the last ')'. */
     p = strrchr(text, ')');
-    if (!p || sscanf(p + 1, " %c %d", ret_state, ret_ppid) != 2)
+    if (!p || sscanf(p + 1, " %c %d", ret_state, ret_ppid) != 2) {
         r = -EINVAL;
+    }
     free(text);
     return r;
 }
@@ -758,10 +834,12 @@ static bool engine_pid_alive(pid_t pid)
     char state = '?';
     pid_t ppid = 0;
 
-    if (pid <= 1 || (kill(pid, 0) < 0 && errno == ESRCH))
+    if (pid <= 1 || (kill(pid, 0) < 0 && errno == ESRCH)) {
         return false;
-    if (engine_read_stat(pid, &state, &ppid) < 0)
+    }
+    if (engine_read_stat(pid, &state, &ppid) < 0) {
         return kill(pid, 0) == 0 || errno == EPERM;
+    }
     return state != 'Z' && state != 'X';
 }
 
@@ -778,15 +856,18 @@ static bool engine_pid_is_postmaster(const struct engine *e, pid_t pid)
     char real[PATH_MAX];
     ssize_t n;
 
-    if (!engine_pid_alive(pid))
+    if (!engine_pid_alive(pid)) {
         return false;
+    }
     (void) snprintf(link, sizeof(link), "/proc/%d/cwd", (int) pid);
     n = readlink(link, cwd, sizeof(cwd) - 1);
-    if (n < 0)
+    if (n < 0) {
         return errno != ENOENT;
+    }
     cwd[n] = '\0';
-    if (!realpath(e->data_dir, real))
+    if (!realpath(e->data_dir, real)) {
         return true;
+    }
     return strcmp(cwd, real) == 0;
 }
 
@@ -800,13 +881,15 @@ static int engine_read_pidfile(const struct engine *e, pid_t *ret_pid)
 
     (void) snprintf(path, sizeof(path), "%s/postmaster.pid", e->data_dir);
     r = fs_read_file(path, ENGINE_PIDFILE_MAX, &text, &len, NULL);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     text[strcspn(text, "\n")] = '\0';
     r = str_to_u32(text, 2, INT32_MAX, &pid);
     free(text);
-    if (r < 0)
+    if (r < 0) {
         return -EINVAL;
+    }
     *ret_pid = (pid_t) pid;
     return 0;
 }
@@ -823,6 +906,7 @@ int engine_status(struct engine *e, struct engine_status *ret, struct errbuf *eb
     st.standby_signal = engine_exists(e->data_dir, "standby.signal");
     r = engine_find_old(e, old, sizeof(old));
     st.rebuild_left = r == 0 && old[0];
+    st.copy_incomplete = engine_exists(e->inst->base_dir, ENGINE_COPY_MARKER);
     if (engine_read_pidfile(e, &pid) == 0 && pid != getpid() && engine_pid_is_postmaster(e, pid)) {
         st.running = true;
         st.pid = (int) pid;
@@ -856,15 +940,17 @@ static bool engine_wait_gone(pid_t pid, uint64_t timeout_ms)
 
         while ((now = engine_now_ms()) < deadline && engine_pid_alive(pid)) {
             int n = poll(&p, 1, (int) (deadline - now));
-            if (n >= 0 || errno != EINTR)
+            if (n >= 0 || errno != EINTR) {
                 break; /* exited (readable), deadline, or a poll error */
+            }
         }
         close(fd);
         return !engine_pid_alive(pid);
     }
 #endif
-    while (engine_pid_alive(pid) && engine_now_ms() < deadline)
+    while (engine_pid_alive(pid) && engine_now_ms() < deadline) {
         (void) poll(NULL, 0, ENGINE_POLL_STEP_MS);
+    }
     return !engine_pid_alive(pid);
 }
 
@@ -875,17 +961,20 @@ static size_t engine_children(pid_t ppid, pid_t *ret, size_t max)
     struct dirent *de;
     size_t n = 0;
 
-    if (!d)
+    if (!d) {
         return 0;
+    }
     while ((de = readdir(d)) != NULL && n < max) {
         uint32_t pid;
         char state;
         pid_t parent;
 
-        if (str_to_u32(de->d_name, 2, INT32_MAX, &pid) < 0)
+        if (str_to_u32(de->d_name, 2, INT32_MAX, &pid) < 0) {
             continue;
-        if (engine_read_stat((pid_t) pid, &state, &parent) == 0 && parent == ppid)
+        }
+        if (engine_read_stat((pid_t) pid, &state, &parent) == 0 && parent == ppid) {
             ret[n++] = (pid_t) pid;
+        }
     }
     closedir(d);
     return n;
@@ -904,8 +993,9 @@ static int engine_kill_postmaster(struct engine *e, pid_t pid, struct errbuf *eb
     pid_t kids[ENGINE_MAX_CHILDREN];
     size_t n;
 
-    if (pid <= 1 || pid == getpid())
+    if (pid <= 1 || pid == getpid()) {
         return -EINVAL;
+    }
     (void) kill(pid, SIGSTOP);
     n = engine_children(pid, kids, ENGINE_MAX_CHILDREN);
     (void) kill(pid, SIGKILL);
@@ -920,9 +1010,28 @@ static int engine_kill_postmaster(struct engine *e, pid_t pid, struct errbuf *eb
                    (unsigned long long) e->t.kill_ms);
         return -ETIMEDOUT;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         (void) engine_wait_gone(kids[i], ENGINE_CTL_GRACE_MS);
+    }
     return 0;
+}
+
+/*
+ * A dead postmaster's lock files. Until its parent reaps it, a killed postmaster's pid still
+ * answers kill(pid, 0) (a zombie; after an agent restart its parent is no longer us), and the
+ * next postmaster would refuse to start ("lock file already exists"). Called only once the
+ * postmaster is known dead (engine_status: not running) and its children with it.
+ */
+static void engine_remove_lock_files(struct engine *e)
+{
+    char path[ENGINE_PATH_MAX + 32];
+
+    (void) snprintf(path, sizeof(path), "%s/postmaster.pid", e->data_dir);
+    (void) unlink(path);
+    (void) snprintf(path, sizeof(path), "%s/.s.PGSQL.%u.lock", e->run_dir, e->inst->port);
+    (void) unlink(path);
+    (void) snprintf(path, sizeof(path), "%s/.s.PGSQL.%u", e->run_dir, e->inst->port);
+    (void) unlink(path);
 }
 
 /* One stop attempt; true when the postmaster is gone afterwards (whatever pg_ctl said). */
@@ -942,8 +1051,9 @@ int engine_stop(struct engine *e, struct errbuf *eb)
     int r;
 
     r = engine_status(e, &st, eb);
-    if (r < 0 || !st.running)
+    if (r < 0 || !st.running) {
         return r; /* a missing data directory or a stopped server: done */
+    }
     pid = (pid_t) st.pid;
     if (engine_stop_attempt(e, pid, "fast", e->t.stop_ms, eb) ||
         engine_stop_attempt(e, pid, "immediate", e->t.kill_ms, eb)) {
@@ -952,21 +1062,102 @@ int engine_stop(struct engine *e, struct errbuf *eb)
     }
     r = engine_kill_postmaster(e, pid, eb);
     if (r == 0) {
-        char path[ENGINE_PATH_MAX + 32];
-
-        /* A killed postmaster leaves its lock file, and until its parent reaps it the pid
-         * still answers kill(pid, 0): the next postmaster would think it is running. It is
-         * dead and its children with it, so the file goes. */
-        (void) snprintf(path, sizeof(path), "%s/postmaster.pid", e->data_dir);
-        (void) unlink(path);
-        /* The same holds for the Unix socket's lock file. */
-        (void) snprintf(path, sizeof(path), "%s/.s.PGSQL.%u.lock", e->run_dir, e->inst->port);
-        (void) unlink(path);
-        (void) snprintf(path, sizeof(path), "%s/.s.PGSQL.%u", e->run_dir, e->inst->port);
-        (void) unlink(path);
+        engine_remove_lock_files(e);
         errbuf_clear(eb);
     }
     return r;
+}
+
+int engine_kill(struct engine *e, struct errbuf *eb)
+{
+    struct engine_status st;
+    int r = engine_status(e, &st, eb);
+
+    if (r < 0 || !st.running) {
+        return r;
+    }
+    r = engine_kill_postmaster(e, (pid_t) st.pid, eb);
+    if (r == 0) {
+        engine_remove_lock_files(e);
+    }
+    return r;
+}
+
+/* ---- the server log ---- */
+
+#define ENGINE_LOG_TAIL ((long) 64 * 1024)
+
+/* The newest <log>/postgresql-*.log into buf; false when none. */
+static bool engine_newest_log(const struct engine *e, char *buf, size_t size)
+{
+    char pattern[ENGINE_PATH_MAX + 32];
+    time_t best = 0;
+    glob_t g;
+    bool found = false;
+
+    (void) snprintf(pattern, sizeof(pattern), "%s/postgresql-*.log", e->log_dir);
+    if (glob(pattern, 0, NULL, &g) != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        struct stat st;
+
+        if (stat(g.gl_pathv[i], &st) == 0 && (!found || st.st_mtime >= best)) {
+            best = st.st_mtime;
+            found = str_copy(buf, size, g.gl_pathv[i]) == 0;
+        }
+    }
+    globfree(&g);
+    return found;
+}
+
+bool engine_log_find(const struct engine *e, const char *needle, const char *since, char *line,
+                     size_t size)
+{
+    char path[ENGINE_PATH_MAX + 32];
+    char *text;
+    size_t n;
+    const char *hit = NULL;
+    const char *from;
+    FILE *f;
+
+    if (!engine_newest_log(e, path, sizeof(path))) {
+        return false;
+    }
+    f = fopen(path, "re");
+    if (!f) {
+        return false;
+    }
+    if (fseek(f, -ENGINE_LOG_TAIL, SEEK_END) < 0) {
+        rewind(f);
+    }
+    text = xmalloc((size_t) ENGINE_LOG_TAIL + 1);
+    n = fread(text, 1, (size_t) ENGINE_LOG_TAIL, f);
+    fclose(f);
+    text[n] = '\0';
+    from = text;
+    for (const char *p = since ? strstr(from, since) : NULL; p; p = strstr(p + 1, since)) {
+        from = p;
+    }
+    for (const char *p = strstr(from, needle); p; p = strstr(p + 1, needle)) {
+        hit = p;
+    }
+    if (hit) {
+        const char *start = hit;
+        size_t len;
+
+        while (start > from && start[-1] != '\n') {
+            start--;
+        }
+        len = strcspn(start, "\n");
+        if (len >= size) {
+            len = size - 1;
+        }
+        memcpy(line, start, len);
+        line[len] = '\0';
+    }
+    free(text);
+    return hit != NULL;
 }
 
 /* ---- configuration files ---- */
@@ -979,8 +1170,9 @@ static int engine_write_rendered(struct engine *e, const char *name,
     char *text = NULL;
     int r = render(e, &text, eb);
 
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     (void) snprintf(path, sizeof(path), "%s/%s", e->conf_dir, name);
     r = engine_write_file(e, path, text, eb);
     free(text);
@@ -992,12 +1184,15 @@ static int engine_write_conf_files(struct engine *e, struct errbuf *eb)
 {
     int r = engine_mkdir_owned(e, e->conf_dir, eb);
 
-    if (r == 0)
+    if (r == 0) {
         r = engine_write_rendered(e, "postgresql.conf", engine_render_conf, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = engine_write_rendered(e, "pg_hba.conf", engine_render_hba, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = engine_write_rendered(e, "pgpass", engine_render_pgpass, eb);
+    }
     return r;
 }
 
@@ -1009,8 +1204,9 @@ static int engine_write_managed(struct engine *e, struct errbuf *eb)
     int r;
 
     r = engine_write_conf_files(e, eb);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     /* pg_basebackup, pg_rewind and gs_ctl build copy the source's file over this one. */
     text = xasprintf("# Written by og-agent before every start: the settings of this member\n"
                      "# live outside the data directory, where copies from a peer cannot\n"
@@ -1031,8 +1227,9 @@ int engine_write_config(struct engine *e, enum engine_mode mode, struct errbuf *
         return -ENOENT;
     }
     r = engine_write_managed(e, eb);
-    if (r == 0 && e->drv->write_role_files)
+    if (r == 0 && e->drv->write_role_files) {
         r = e->drv->write_role_files(e, mode, eb);
+    }
     return r;
 }
 
@@ -1045,18 +1242,21 @@ int engine_init(struct engine *e, struct errbuf *eb)
     int r;
 
     r = engine_prepare(e, eb);
-    if (r < 0 || engine_data_is_complete(e))
+    if (r < 0 || engine_data_is_complete(e)) {
         return r;
+    }
     /* Leftovers of an initdb that died half-way; initdb refuses a non-empty directory. */
     r = fs_remove_tree(e->data_dir, eb);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     (void) snprintf(pwfile, sizeof(pwfile), "%s/initdb.pw", e->conf_dir);
     pw = xasprintf("%s\n", e->inst->password);
     r = engine_write_file(e, pwfile, pw, eb);
     free(pw);
-    if (r == 0)
+    if (r == 0) {
         r = e->drv->initdb(e, pwfile, eb);
+    }
     (void) unlink(pwfile);
     return r;
 }
@@ -1072,22 +1272,50 @@ int engine_start(struct engine *e, enum engine_mode mode, struct errbuf *eb)
         return -EINVAL;
     }
     r = engine_status(e, &st, eb);
-    if (r < 0 || st.running)
+    if (r < 0 || st.running) {
         return r;
+    }
+    if (engine_exists(e->inst->base_dir, ENGINE_COPY_MARKER)) {
+        errbuf_set(eb, "the copy into %s did not complete (%s/%s): it must be copied again",
+                   e->data_dir, e->inst->base_dir, ENGINE_COPY_MARKER);
+        return -EUCLEAN;
+    }
     r = engine_restore_old(e, eb);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     if (!engine_data_is_complete(e)) {
         errbuf_set(eb, "no complete data directory in %s", e->data_dir);
         return -ENOENT;
     }
     r = engine_prepare(e, eb);
-    if (r == 0)
+    if (r == 0) {
         r = engine_write_config(e, mode, eb);
-    if (r == 0)
+    }
+    if (r == 0 && e->inst->kind == ENGINE_KIND_POSTGRESQL) {
+        pid_t stale = 0;
+
+        /* Not running (engine_status above): a pid file left names a dead or foreign pid. */
+        if (engine_read_pidfile(e, &stale) == 0) {
+            engine_remove_lock_files(e);
+        }
+    }
+    if (r == 0) {
         r = e->drv->start(e, mode, eb);
-    if (r == 0)
+    }
+    if (r == -EINPROGRESS || r == -EIO || r == -ETIMEDOUT) {
+        /* pg_ctl gave up waiting; a postmaster that lives on is starting (crash recovery, a
+         * standby not yet consistent): the probe follows it from here. */
+        struct engine_status now;
+
+        if (engine_status(e, &now, NULL) == 0 && now.running) {
+            errbuf_prefix(eb, "started, not yet accepting connections");
+            r = -EINPROGRESS;
+        }
+    }
+    if (r == 0 || r == -EINPROGRESS) {
         (void) engine_remove_old(e, &ignored); /* the copy it replaced has started */
+    }
     return r;
 }
 
@@ -1124,8 +1352,9 @@ int engine_demote(struct engine *e, struct errbuf *eb)
 
 static int engine_require_upstream(struct engine *e, const char *op, struct errbuf *eb)
 {
-    if (e->inst->has_upstream)
+    if (e->inst->has_upstream) {
         return 0;
+    }
     errbuf_set(eb, "%s needs an upstream", op);
     return -EINVAL;
 }
@@ -1134,17 +1363,23 @@ int engine_rewind(struct engine *e, struct errbuf *eb)
 {
     int r = engine_require_upstream(e, "rewind", eb);
 
-    if (r == 0)
+    if (r == 0) {
         r = engine_stop(e, eb);
+    }
     if (r == 0 && !engine_data_is_complete(e)) {
         errbuf_set(eb, "no complete data directory in %s", e->data_dir);
         r = -ENOENT;
     }
     /* PRIMARY role files: pg_rewind's single-user crash recovery refuses standby.signal. */
-    if (r == 0)
+    if (r == 0) {
         r = engine_write_config(e, ENGINE_MODE_PRIMARY, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = e->drv->rewind(e, eb);
+    }
+    if (r == 0) {
+        r = engine_copy_end(e, eb);
+    }
     return r;
 }
 
@@ -1154,8 +1389,12 @@ static int engine_rebuild_copy(struct engine *e, struct errbuf *eb)
     char old[ENGINE_PATH_MAX];
     int r = engine_find_old(e, old, sizeof(old));
 
-    if (r < 0)
+    if (r == 0) {
+        r = engine_copy_begin(e, "pg_basebackup", eb);
+    }
+    if (r < 0) {
         return r;
+    }
     if (old[0]) {
         /* Resuming: whatever is in data/ is a partial copy of the interrupted attempt. */
         r = fs_remove_tree(e->data_dir, eb);
@@ -1167,38 +1406,51 @@ static int engine_rebuild_copy(struct engine *e, struct errbuf *eb)
                         (long long) now.tv_sec);
         r = engine_rename(e->data_dir, old, e->inst->base_dir, eb);
     }
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     r = e->drv->rebuild(e, eb);
     if (r < 0) {
         struct errbuf ignored;
 
+        /* The marker stays: nothing here may be started. The old data stays aside until a
+         * later copy has started (engine_start removes it then). */
         (void) fs_remove_tree(e->data_dir, &ignored);
-        if (old[0])
-            (void) engine_rename(old, e->data_dir, e->inst->base_dir, &ignored);
+        return r;
     }
-    return r;
+    return engine_copy_end(e, eb);
 }
 
 int engine_rebuild(struct engine *e, struct errbuf *eb)
 {
     int r = engine_require_upstream(e, "rebuild", eb);
 
-    if (r == 0)
+    if (r == 0) {
         r = engine_prepare(e, eb);
-    if (r < 0)
+    }
+    if (r < 0) {
         return r;
+    }
     if (e->drv->rebuild_in_place) {
         r = engine_write_config(e, ENGINE_MODE_STANDBY, eb);
-        return r < 0 ? r : e->drv->rebuild(e, eb);
+        if (r == 0) {
+            r = engine_copy_begin(e, "gs_ctl build", eb);
+        }
+        if (r == 0) {
+            r = e->drv->rebuild(e, eb);
+        }
+        return r < 0 ? r : engine_copy_end(e, eb);
     }
     r = engine_stop(e, eb);
-    if (r == 0)
+    if (r == 0) {
         r = engine_write_conf_files(e, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = engine_rebuild_copy(e, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = engine_start(e, ENGINE_MODE_STANDBY, eb);
+    }
     return r;
 }
 
@@ -1223,8 +1475,9 @@ int engine_backup(struct engine *e, const struct proto_upstream *from, const cha
         struct dirent *de;
         bool empty = true;
 
-        while ((de = readdir(d)) != NULL)
+        while ((de = readdir(d)) != NULL) {
             empty = empty && (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."));
+        }
         closedir(d);
         if (!empty) {
             errbuf_set(eb, "backup destination %s is not empty", dest_dir);
@@ -1239,8 +1492,9 @@ int engine_reload(struct engine *e, struct errbuf *eb)
 {
     int r = engine_require_running(e, eb);
 
-    if (r == 0)
+    if (r == 0) {
         r = engine_write_managed(e, eb);
+    }
     return r < 0 ? r : e->drv->reload(e, eb);
 }
 

@@ -50,9 +50,10 @@
 #define ENGINE_MAX_PEERS           PROTO_MAX_INSTANCES
 #define ENGINE_OG_REPLCONNINFO_MAX 7 /* replconninfo1..7, as the original operator */
 #define ENGINE_BACKUP_OLD_PREFIX   "data.old-"
+#define ENGINE_COPY_MARKER         "data.incomplete" /* <base>/: a copy into data/ under way */
 
 /* Default timeouts (milliseconds); engine_instance_init sets them. */
-#define ENGINE_START_TIMEOUT_MS   60000
+#define ENGINE_START_TIMEOUT_MS   10000 /* pg_ctl start -w -t; a slower start goes on (probe) */
 #define ENGINE_STOP_TIMEOUT_MS    30000 /* pg_ctl stop -m fast */
 #define ENGINE_KILL_TIMEOUT_MS    10000 /* -m immediate, then SIGKILL by pid */
 #define ENGINE_PROMOTE_TIMEOUT_MS 60000
@@ -122,6 +123,7 @@ struct engine_instance {
     uint32_t n_config;      /* passthrough settings; keys the agent manages are refused */
     struct proto_kv config[PROTO_MAX_CONFIG];
     struct engine_timeouts timeouts;
+    uint32_t copy_max_rate_kbps; /* pg_basebackup --max-rate of rebuilds (32..1048576; 0: none) */
 };
 
 /*
@@ -143,11 +145,13 @@ struct engine {
 
 /* What engine_status found on disk and in the process table. */
 struct engine_status {
-    bool data_present;   /* <data>/PG_VERSION and <data>/global/pg_control exist */
-    bool running;        /* postmaster.pid names a live, non-zombie process of this data dir */
-    int pid;             /* that process (0 when not running) */
-    bool standby_signal; /* <data>/standby.signal exists (PostgreSQL) */
-    bool rebuild_left;   /* a <base>/data.old-* is left by an unfinished rebuild */
+    bool data_present;    /* <data>/PG_VERSION and <data>/global/pg_control exist */
+    bool running;         /* postmaster.pid names a live, non-zombie process of this data dir */
+    int pid;              /* that process (0 when not running) */
+    bool standby_signal;  /* <data>/standby.signal exists (PostgreSQL) */
+    bool rebuild_left;    /* a <base>/data.old-* is left by an unfinished rebuild */
+    bool copy_incomplete; /* <base>/data.incomplete: a pg_basebackup, pg_rewind or gs_ctl
+                             build into data/ did not complete; data/ must not be started */
 };
 
 struct probe_result; /* agent/probe.h */
@@ -196,10 +200,14 @@ int engine_init(struct engine *e, struct errbuf *eb);
 /*
  * Starts the instance in mode: writes the managed configuration (engine_write_config), then
  * pg_ctl start -w -t (openGauss: gs_ctl start -M primary | standby | pending). Already running:
- * 0 without touching anything (the mode is not checked; see engine_demote). A missing or
- * incomplete data directory with a data.old-* beside it (an interrupted rebuild) is restored
- * first; once started, any data.old-* left is removed. 0, -ENOENT (no data directory),
- * -ETIMEDOUT, -EIO (eb: the tool's last words).
+ * 0 without touching anything (the mode is not checked; see engine_demote). A data directory
+ * whose copy did not complete (engine_copy_begin without engine_copy_end) is never started:
+ * -EUCLEAN. A missing or incomplete data directory with a data.old-* beside it and no copy
+ * marker (an interrupted rebuild of an older agent) is restored first; once started, any
+ * data.old-* left is removed. -EINPROGRESS when the start wait (timeouts.start_ms) ran out
+ * while the postmaster lives on (crash recovery, a standby not yet consistent): it is
+ * started, and the probe says when it accepts connections. 0, -ENOENT (no data directory),
+ * -EUCLEAN, -EINPROGRESS, -ETIMEDOUT, -EIO (eb: the tool's last words).
  */
 int engine_start(struct engine *e, enum engine_mode mode, struct errbuf *eb);
 
@@ -214,6 +222,15 @@ int engine_start(struct engine *e, enum engine_mode mode, struct errbuf *eb);
  * 0 or -ETIMEDOUT.
  */
 int engine_stop(struct engine *e, struct errbuf *eb);
+
+/*
+ * Kills a hung instance at once: SIGSTOP, SIGKILL and SIGCONT to the postmaster named by
+ * postmaster.pid and to its children (engine_stop's last resort, without the fast and
+ * immediate attempts a frozen postmaster cannot answer), a wait of up to kill_ms, and removal
+ * of its lock files. Like an immediate shutdown, the next start runs crash recovery. Not
+ * running: 0. 0 or -ETIMEDOUT.
+ */
+int engine_kill(struct engine *e, struct errbuf *eb);
 
 /* engine_stop then engine_start(mode). */
 int engine_restart(struct engine *e, enum engine_mode mode, struct errbuf *eb);
@@ -238,18 +255,34 @@ int engine_demote(struct engine *e, struct errbuf *eb);
  * timeline in pg_control only after one, and pg_rewind would otherwise find nothing to do),
  * then pg_rewind --target-pgdata --source-server=<conninfo>, without -R. openGauss: gs_ctl
  * build -b incremental, which restarts it as a standby itself. Start it afterwards with
- * engine_start(ENGINE_MODE_STANDBY). 0 or -errno.
+ * engine_start(ENGINE_MODE_STANDBY). The tool runs inside the copy marker (engine_copy_begin),
+ * written once the source answered the CHECKPOINT: a rewind that fails after that point may
+ * have changed data/, which then needs a full copy. 0 or -errno.
  */
 int engine_rewind(struct engine *e, struct errbuf *eb);
 
 /*
- * Full copy from inst->upstream (required), then started as its standby: stop, move data/ to
- * data.old-<unix seconds>, pg_basebackup -X stream -c fast, start, remove data.old-*. On a
- * copy failure the partial copy is removed and the old data directory put back. Resumes after
- * a crash: a data.old-* left means the copy is redone from scratch. openGauss: gs_ctl build
- * -b full -M standby (gs_ctl manages the data directory itself). 0 or -errno.
+ * Full copy from inst->upstream (required), then started as its standby: stop, write the copy
+ * marker, move data/ to data.old-<unix seconds>, pg_basebackup -X stream -c fast, remove the
+ * marker, start, remove data.old-*. On a copy failure the partial copy is removed, the marker
+ * stays (data/ is not startable) and the old data directory stays aside until a later copy
+ * has started. Resumes after a crash: a data.old-* left means the copy is redone from
+ * scratch. openGauss: gs_ctl build -b full -M standby (gs_ctl manages the data directory
+ * itself), inside the same marker. 0, -EINPROGRESS (copied, started, not yet accepting
+ * connections: see engine_start) or -errno.
  */
 int engine_rebuild(struct engine *e, struct errbuf *eb);
+
+/*
+ * The copy marker <base>/data.incomplete (fsync'ed): written with what (a tool's name) before
+ * a tool starts writing into data/ (pg_basebackup, pg_rewind, gs_ctl build), removed by
+ * engine_copy_end once it succeeded. While it exists engine_start refuses the data directory
+ * and engine_status reports copy_incomplete: an agent killed during a copy, or a copy whose
+ * source died, never starts a half-copied or half-rewound directory. 0 or -errno.
+ */
+int engine_copy_begin(struct engine *e, const char *what, struct errbuf *eb);
+/* Removes the copy marker (a missing one is fine). 0 or -errno. */
+int engine_copy_end(struct engine *e, struct errbuf *eb);
 
 /*
  * Base backup of from (NULL: this instance) into dest_dir (absolute, must not exist or be
@@ -300,6 +333,15 @@ int engine_parse_controldata(const char *text, uint64_t *ret_lsn);
  * mode (PostgreSQL). Needs the data directory. 0 or -errno.
  */
 int engine_write_config(struct engine *e, enum engine_mode mode, struct errbuf *eb);
+
+/*
+ * Looks in the server's current log (the newest <log>/postgresql-*.log, its last 64 KiB) for
+ * the last line containing needle that comes after the last line containing since (NULL:
+ * anywhere), and copies it into line[size] (trimmed, truncated). true when found. For
+ * diagnosis only: a missing or unreadable log is "not found".
+ */
+bool engine_log_find(const struct engine *e, const char *needle, const char *since, char *line,
+                     size_t size);
 
 /*
  * openGauss fallback when SQL is unavailable: runs gs_ctl query and parses it into res (see

@@ -80,16 +80,19 @@ static void og_render_channels(const struct engine *e, struct engine_text *t)
     const struct engine_instance *in = e->inst;
     unsigned slot = 1;
 
-    if (in->has_upstream)
+    if (in->has_upstream) {
         og_render_channel(e, t, slot++, in->upstream.host, in->upstream.port);
+    }
     for (uint32_t i = 0; i < in->n_peers && slot <= ENGINE_OG_REPLCONNINFO_MAX; i++) {
         if (in->has_upstream && strcmp(in->peers[i].host, in->upstream.host) == 0 &&
-            in->peers[i].port == in->upstream.port)
+            in->peers[i].port == in->upstream.port) {
             continue;
+        }
         og_render_channel(e, t, slot++, in->peers[i].host, in->peers[i].port);
     }
-    for (; slot <= ENGINE_OG_REPLCONNINFO_MAX; slot++)
+    for (; slot <= ENGINE_OG_REPLCONNINFO_MAX; slot++) {
         engine_text_printf(t, "replconninfo%u = ''\n", slot);
+    }
 }
 
 static int og_render_conf(const struct engine *e, struct engine_text *t, struct errbuf *eb)
@@ -106,36 +109,46 @@ static int og_render_conf(const struct engine *e, struct engine_text *t, struct 
     /* remote_read_mode needs the OM-installed SSL files; without them startup fails. */
     engine_text_printf(t, "remote_read_mode = off\nlogging_collector = on\n");
     r = engine_text_setting(t, "log_directory", e->log_dir);
-    if (r == 0 && in->n_config)
+    if (r == 0 && in->n_config) {
         engine_text_printf(t, "\n# The cluster's settings (spec.config)\n");
-    for (uint32_t i = 0; i < in->n_config && r == 0; i++)
+    }
+    for (uint32_t i = 0; i < in->n_config && r == 0; i++) {
         r = engine_text_setting(t, in->config[i].key, in->config[i].value);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = engine_render_sync_names(&in->sync, sync, sizeof(sync));
-    if (r < 0)
+    }
+    if (r < 0) {
         goto out;
+    }
     engine_text_printf(t, "\n# Managed by the agent\n");
     r = engine_text_setting(t, "listen_addresses", in->ip);
     engine_text_printf(t, "port = %u\n", in->port);
-    if (r == 0)
+    if (r == 0) {
         r = engine_text_setting(t, "unix_socket_directory", e->run_dir);
+    }
     engine_text_printf(t, "unix_socket_permissions = 0700\n");
-    if (r == 0)
+    if (r == 0) {
         r = engine_text_setting(t, "hba_file", hba);
+    }
     engine_text_printf(t, "wal_level = hot_standby\nhot_standby = on\nreplication_type = 1\n");
-    if (r == 0)
+    if (r == 0) {
         r = engine_text_setting(t, "application_name", in->member);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = engine_text_setting(t, "synchronous_standby_names", sync);
+    }
     engine_text_printf(t, "synchronous_commit = on\narchive_mode = on\n");
     archive = xasprintf("test ! -f %s/%%f && cp %%p %s/%%f", e->archive_dir, e->archive_dir);
-    if (r == 0)
+    if (r == 0) {
         r = engine_text_setting(t, "archive_command", archive);
+    }
     free(archive);
     og_render_channels(e, t);
 out:
-    if (r < 0)
+    if (r < 0) {
         errbuf_set(eb, "postgresql.conf: a value cannot be quoted");
+    }
     return r;
 }
 
@@ -146,8 +159,9 @@ static void og_node_name(const struct engine *e, char *buf, size_t size)
 {
     (void) str_copy(buf, size, e->inst->member);
     for (char *p = buf; *p; p++) {
-        if (*p == '-')
+        if (*p == '-') {
             *p = '_';
+        }
     }
 }
 
@@ -251,8 +265,9 @@ static bool og_is_primary(struct engine *e)
 
 static int og_promote(struct engine *e, struct errbuf *eb)
 {
-    if (og_is_primary(e))
+    if (og_is_primary(e)) {
         return 0;
+    }
     return og_role_change(e, "failover", false, eb);
 }
 
@@ -272,7 +287,9 @@ static int og_build(struct engine *e, const char *mode, struct errbuf *eb)
 
 static int og_rewind(struct engine *e, struct errbuf *eb)
 {
-    return og_build(e, "incremental", eb);
+    int r = engine_copy_begin(e, "gs_ctl build -b incremental", eb);
+
+    return r < 0 ? r : og_build(e, "incremental", eb);
 }
 
 static int og_rebuild(struct engine *e, struct errbuf *eb)
@@ -309,25 +326,32 @@ static bool og_split(char *line, char **ret_key, char **ret_value)
     char *key;
     char *end;
 
-    while (*p == ' ' || *p == '\t')
+    while (*p == ' ' || *p == '\t') {
         p++;
+    }
     key = p;
-    while (islower((unsigned char) *p) || *p == '_')
+    while (islower((unsigned char) *p) || *p == '_') {
         p++;
-    if (p == key)
+    }
+    if (p == key) {
         return false;
+    }
     end = p;
-    while (*p == ' ' || *p == '\t')
+    while (*p == ' ' || *p == '\t') {
         p++;
-    if (*p != ':')
+    }
+    if (*p != ':') {
         return false;
+    }
     *end = '\0';
     p++;
-    while (*p == ' ' || *p == '\t')
+    while (*p == ' ' || *p == '\t') {
         p++;
+    }
     end = p + strlen(p);
-    while (end > p && isspace((unsigned char) end[-1]))
+    while (end > p && isspace((unsigned char) end[-1])) {
         *--end = '\0';
+    }
     *ret_key = key;
     *ret_value = p;
     return true;
@@ -346,8 +370,9 @@ static void og_lower(const char *s, char *buf, size_t size)
 {
     size_t i = 0;
 
-    for (; s[i] && i + 1 < size; i++)
+    for (; s[i] && i + 1 < size; i++) {
         buf[i] = (char) tolower((unsigned char) s[i]);
+    }
     buf[i] = '\0';
 }
 
@@ -359,8 +384,9 @@ static void og_channel_peer(const char *channel, char *buf, size_t size)
     size_t n;
 
     buf[0] = '\0';
-    if (!p)
+    if (!p) {
         return;
+    }
     p += 3;
     colon = strrchr(p, ':');
     n = colon ? (size_t) (colon - p) : strlen(p);
@@ -375,53 +401,60 @@ static void og_sender_field(struct probe_replica *rp, const char *key, const cha
     char low[32];
 
     og_lower(value, low, sizeof(low));
-    if (strcmp(key, "state") == 0)
+    if (strcmp(key, "state") == 0) {
         (void) proto_repl_state_from_string(low, &rp->state);
-    else if (strcmp(key, "sync_state") == 0)
+    } else if (strcmp(key, "sync_state") == 0) {
         (void) proto_sync_state_from_string(low, &rp->sync_state);
-    else if (strcmp(key, "sender_sent_location") == 0)
+    } else if (strcmp(key, "sender_sent_location") == 0) {
         rp->sent_lsn = og_lsn(value);
-    else if (strcmp(key, "receiver_flush_location") == 0)
+    } else if (strcmp(key, "receiver_flush_location") == 0) {
         rp->flush_lsn = og_lsn(value);
-    else if (strcmp(key, "receiver_replay_location") == 0)
+    } else if (strcmp(key, "receiver_replay_location") == 0) {
         rp->replay_lsn = og_lsn(value);
-    else if (strcmp(key, "channel") == 0)
+    } else if (strcmp(key, "channel") == 0) {
         og_channel_peer(value, rp->client_addr, sizeof(rp->client_addr));
+    }
 }
 
 static void og_field(struct probe_result *res, enum og_section sec, const char *key,
                      const char *value)
 {
     if (sec == OG_SECTION_HA) {
-        if (strcmp(key, "local_role") == 0)
+        if (strcmp(key, "local_role") == 0) {
             (void) str_copy(res->local_role, sizeof(res->local_role), value);
-        else if (strcmp(key, "db_state") == 0)
+        } else if (strcmp(key, "db_state") == 0) {
             (void) str_copy(res->db_state, sizeof(res->db_state), value);
-        else if (strcmp(key, "detail_information") == 0)
+        } else if (strcmp(key, "detail_information") == 0) {
             (void) str_copy(res->detail, sizeof(res->detail), value);
+        }
     } else if (sec == OG_SECTION_SENDERS) {
-        if (strcmp(key, "sender_pid") == 0 && res->n_replicas < PROTO_MAX_REPLICAS)
+        if (strcmp(key, "sender_pid") == 0 && res->n_replicas < PROTO_MAX_REPLICAS) {
             res->n_replicas++;
-        else if (res->n_replicas > 0)
+        } else if (res->n_replicas > 0) {
             og_sender_field(&res->replicas[res->n_replicas - 1], key, value);
+        }
     } else if (sec == OG_SECTION_RECEIVER) {
-        if (strcmp(key, "receiver_pid") == 0)
+        if (strcmp(key, "receiver_pid") == 0) {
             res->receiving = true;
-        else if (strcmp(key, "receiver_received_location") == 0)
+        } else if (strcmp(key, "receiver_received_location") == 0) {
             res->received_lsn = og_lsn(value);
-        else if (strcmp(key, "receiver_replay_location") == 0)
+        } else if (strcmp(key, "receiver_replay_location") == 0) {
             res->replayed_lsn = og_lsn(value);
+        }
     }
 }
 
 static enum og_section og_section_of(const char *line, enum og_section cur)
 {
-    if (strstr(line, "HA state:"))
+    if (strstr(line, "HA state:")) {
         return OG_SECTION_HA;
-    if (strstr(line, "Senders info:"))
+    }
+    if (strstr(line, "Senders info:")) {
         return OG_SECTION_SENDERS;
-    if (strstr(line, "Receiver info:"))
+    }
+    if (strstr(line, "Receiver info:")) {
         return OG_SECTION_RECEIVER;
+    }
     return cur;
 }
 
@@ -443,19 +476,22 @@ int engine_og_parse_query(const char *text, struct probe_result *res)
             seen_ha = seen_ha || sec == OG_SECTION_HA;
             continue;
         }
-        if (og_split(line, &key, &value))
+        if (og_split(line, &key, &value)) {
             og_field(res, sec, key, value);
+        }
     }
     free(copy);
-    if (!seen_ha)
+    if (!seen_ha) {
         return -EINVAL;
+    }
     res->up = true;
     /* Primary and Normal (single node) take writes; Standby, Cascade Standby, Pending do not. */
     res->in_recovery =
             strcmp(res->local_role, "Primary") != 0 && strcmp(res->local_role, "Normal") != 0;
     for (uint32_t i = 0; i < res->n_replicas; i++) {
-        if (res->replicas[i].sent_lsn > res->current_lsn)
+        if (res->replicas[i].sent_lsn > res->current_lsn) {
             res->current_lsn = res->replicas[i].sent_lsn;
+        }
     }
     return 0;
 }

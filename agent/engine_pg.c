@@ -71,10 +71,12 @@ static int pg_render_passthrough(const struct engine *e, struct engine_text *t)
 {
     int r = 0;
 
-    if (e->inst->n_config)
+    if (e->inst->n_config) {
         engine_text_printf(t, "\n# The cluster's settings (spec.config)\n");
-    for (uint32_t i = 0; i < e->inst->n_config && r == 0; i++)
+    }
+    for (uint32_t i = 0; i < e->inst->n_config && r == 0; i++) {
         r = engine_text_setting(t, e->inst->config[i].key, e->inst->config[i].value);
+    }
     return r;
 }
 
@@ -86,19 +88,22 @@ static int pg_render_replication(const struct engine *e, struct engine_text *t)
     int r;
 
     r = engine_render_sync_names(&in->sync, sync, sizeof(sync));
-    if (r == 0 && in->has_upstream)
+    if (r == 0 && in->has_upstream) {
         r = engine_render_conninfo(e, in->upstream.host, in->upstream.port, NULL, conninfo,
                                    sizeof(conninfo));
-    if (r < 0)
+    }
+    if (r < 0) {
         return r;
+    }
     engine_text_printf(t, "wal_level = replica\nhot_standby = on\n");
     /* pg_rewind needs hint bits in WAL; data checksums (initdb -k) give them too. */
     engine_text_printf(t, "wal_log_hints = on\nfull_page_writes = on\n");
     r = engine_text_setting(t, "synchronous_standby_names", sync);
     engine_text_printf(t, "synchronous_commit = on\n");
     /* application_name is what synchronous_standby_names and pg_stat_replication name. */
-    if (r == 0)
+    if (r == 0) {
         r = engine_text_setting(t, "primary_conninfo", conninfo);
+    }
     engine_text_printf(t, "recovery_target_timeline = 'latest'\n");
     return r;
 }
@@ -112,32 +117,39 @@ static int pg_render_conf(const struct engine *e, struct engine_text *t, struct 
 
     (void) snprintf(hba, sizeof(hba), "%s/pg_hba.conf", e->conf_dir);
     r = pg_render_defaults(e, t);
-    if (r == 0)
+    if (r == 0) {
         r = pg_render_passthrough(e, t);
-    if (r < 0)
+    }
+    if (r < 0) {
         goto out;
+    }
     engine_text_printf(t, "\n# Managed by the agent\n");
     r = engine_text_setting(t, "listen_addresses", in->ip);
     engine_text_printf(t, "port = %u\n", in->port);
     /* A socket path too long for sun_path would stop the server: then TCP only. */
-    if (r == 0)
+    if (r == 0) {
         r = engine_text_setting(t, "unix_socket_directories",
                                 strlen(e->run_dir) <= PG_SOCKET_DIR_MAX ? e->run_dir : "");
+    }
     engine_text_printf(t, "unix_socket_permissions = 0700\n");
     engine_text_printf(t, "password_encryption = 'scram-sha-256'\n");
-    if (r == 0)
+    if (r == 0) {
         r = engine_text_setting(t, "hba_file", hba);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = pg_render_replication(e, t);
-    if (r < 0)
+    }
+    if (r < 0) {
         goto out;
+    }
     engine_text_printf(t, "archive_mode = on\n");
     archive = xasprintf("test ! -f %s/%%f && cp %%p %s/%%f", e->archive_dir, e->archive_dir);
     r = engine_text_setting(t, "archive_command", archive);
     free(archive);
 out:
-    if (r < 0)
+    if (r < 0) {
         errbuf_set(eb, "postgresql.conf: a value cannot be quoted");
+    }
     return r;
 }
 
@@ -149,11 +161,13 @@ static int pg_write_role_files(struct engine *e, enum engine_mode mode, struct e
     /* We never use ALTER SYSTEM; a copied postgresql.auto.conf must not override us. */
     (void) snprintf(path, sizeof(path), "%s/postgresql.auto.conf", e->data_dir);
     r = engine_write_file(e, path, "# Emptied by og-agent: ALTER SYSTEM is not used.\n", eb);
-    if (r < 0 || mode == ENGINE_MODE_UNKNOWN)
+    if (r < 0 || mode == ENGINE_MODE_UNKNOWN) {
         return r;
+    }
     (void) snprintf(path, sizeof(path), "%s/standby.signal", e->data_dir);
-    if (mode == ENGINE_MODE_STANDBY)
+    if (mode == ENGINE_MODE_STANDBY) {
         return engine_write_file(e, path, "", eb);
+    }
     if (unlink(path) < 0 && errno != ENOENT) {
         r = -errno;
         errbuf_set(eb, "unlink %s: %s", path, strerror(-r));
@@ -195,15 +209,18 @@ static void pg_explain_start(const char *logfile, struct errbuf *eb)
     char last[256] = "";
     char fatal[256] = "";
 
-    if (!f)
+    if (!f) {
         return;
+    }
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\n")] = '\0';
-        if (!line[0])
+        if (!line[0]) {
             continue;
+        }
         memcpy(last, line, sizeof(last));
-        if (strstr(line, "FATAL:") || strstr(line, "PANIC:"))
+        if (strstr(line, "FATAL:") || strstr(line, "PANIC:")) {
             memcpy(fatal, line, sizeof(fatal));
+        }
     }
     fclose(f);
     if (fatal[0] || last[0]) {
@@ -228,8 +245,9 @@ static int pg_start(struct engine *e, enum engine_mode mode, struct errbuf *eb)
     (void) snprintf(logfile, sizeof(logfile), "%s/startup.log", e->log_dir);
     /* -l: the postmaster must not inherit our capture pipes, or we would wait on them. */
     r = engine_run(e, argv, e->t.start_ms + 5000, NULL, NULL, eb);
-    if (r == -EIO && eb)
+    if (r == -EIO && eb) {
         pg_explain_start(logfile, eb);
+    }
     return r;
 }
 
@@ -257,8 +275,9 @@ static int pg_promote(struct engine *e, struct errbuf *eb)
     int r;
 
     /* The server removes standby.signal when it leaves recovery: without it, a primary. */
-    if (!pg_is_standby(e))
+    if (!pg_is_standby(e)) {
         return 0;
+    }
     engine_seconds_arg(e->t.promote_ms, secs, sizeof(secs));
     r = engine_run(e, argv, e->t.promote_ms + 5000, NULL, NULL, eb);
     if (r < 0 && !pg_is_standby(e)) {
@@ -313,8 +332,13 @@ static int pg_rewind(struct engine *e, struct errbuf *eb)
     char *source;
     int r = pg_checkpoint_source(e, eb);
 
-    if (r < 0)
+    /* From here on pg_rewind may change data/: a failure leaves it for a full copy. */
+    if (r == 0) {
+        r = engine_copy_begin(e, "pg_rewind", eb);
+    }
+    if (r < 0) {
         return r;
+    }
     target = xasprintf("--target-pgdata=%s", e->data_dir);
     r = engine_render_conninfo(e, e->inst->upstream.host, e->inst->upstream.port, "postgres",
                                conninfo, sizeof(conninfo));
@@ -338,11 +362,21 @@ static int pg_basebackup(struct engine *e, const char *host, uint32_t port, cons
                          bool tar, struct errbuf *eb)
 {
     char conninfo[ENGINE_PATH_MAX + 512];
+    uint32_t kbps = e->inst->copy_max_rate_kbps;
+    char rate[40];
     const char *stream[] = {"pg_basebackup", "-D", dest,   "-d", conninfo, "-X",
-                            "stream",        "-c", "fast", "-w", NULL};
+                            "stream",        "-c", "fast", "-w", rate,     NULL};
     const char *tarball[] = {"pg_basebackup", "-D", dest,   "-d", conninfo, "-F", "t", "-z", "-X",
                              "fetch",         "-c", "fast", "-w", NULL};
     int r = engine_render_conninfo(e, host, port, NULL, conninfo, sizeof(conninfo));
+
+    /* Member copies may be throttled (pg_basebackup accepts 32 kB/s .. 1 GB/s). */
+    if (kbps > 0) {
+        (void) snprintf(rate, sizeof(rate), "--max-rate=%uk",
+                        kbps < 32 ? 32 : (kbps > 1048576 ? 1048576 : kbps));
+    } else {
+        stream[10] = NULL;
+    }
 
     if (r < 0) {
         errbuf_set(eb, "connection string too long");

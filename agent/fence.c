@@ -28,8 +28,9 @@ uint64_t fence_remaining_ms(const struct fence_input *in, uint64_t now_ms)
 {
     uint64_t a, s;
 
-    if (!in->is_primary || !in->has_standbys || in->lost_timeout_ms == 0)
+    if (!in->is_primary || !in->has_standbys || in->lost_timeout_ms == 0) {
         return UINT64_MAX;
+    }
     a = fence_left(fence_since(in->arbiter_ok_ms, in->watch_since_ms), in->lost_timeout_ms, now_ms);
     s = fence_left(fence_since(in->standby_ok_ms, in->watch_since_ms), in->lost_timeout_ms, now_ms);
     /* Fenced when both are silent: the later of the two deadlines. */

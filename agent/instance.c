@@ -164,6 +164,19 @@ static bool m_no_space(const struct instance *inst, const struct instance_facts 
     return !f->data_present && !f->space_ok;
 }
 
+static bool m_copy_incomplete(const struct instance *inst, const struct instance_facts *f,
+                              uint64_t now)
+{
+    (void) inst, (void) now;
+    return f->copy_incomplete;
+}
+
+static bool m_recopy(const struct instance *inst, const struct instance_facts *f, uint64_t now)
+{
+    (void) inst, (void) now;
+    return f->copy_incomplete && f->has_upstream && f->role != PROTO_ROLE_PRIMARY;
+}
+
 static bool m_init_primary(const struct instance *inst, const struct instance_facts *f,
                            uint64_t now)
 {
@@ -239,6 +252,26 @@ static bool m_hung(const struct instance *inst, const struct instance_facts *f, 
     return is_hung(inst, f);
 }
 
+/* A standby that cannot stream from an upstream that answers. */
+static bool is_stuck_standby(const struct instance_facts *f)
+{
+    return f->running && f->diverged && f->has_upstream && f->role != PROTO_ROLE_PRIMARY;
+}
+
+static bool m_resync_failed(const struct instance *inst, const struct instance_facts *f,
+                            uint64_t now)
+{
+    (void) inst, (void) now;
+    return is_stuck_standby(f) && f->resync_tries >= INSTANCE_RESYNC_MAX;
+}
+
+static bool m_resync_copy(const struct instance *inst, const struct instance_facts *f, uint64_t now)
+{
+    (void) inst, (void) now;
+    /* Not accepting connections (not consistent) or a rewind already tried: a full copy. */
+    return is_stuck_standby(f) && (f->probe != INSTANCE_PROBE_UP || f->resync_tries >= 1);
+}
+
 static bool m_not_ready(const struct instance *inst, const struct instance_facts *f, uint64_t now)
 {
     (void) inst, (void) now;
@@ -312,6 +345,10 @@ static const struct instance_rule instance_rules[] = {
         {"backoff", m_backoff, INSTANCE_ACTION_WAIT, "waiting before retrying a failed action"},
         {"no-space", m_no_space, INSTANCE_ACTION_WAIT,
          "not enough free space for the requested storage"},
+        {"recopy", m_recopy, INSTANCE_ACTION_REBUILD,
+         "the last copy into the data directory did not complete: copy again"},
+        {"recopy-await", m_copy_incomplete, INSTANCE_ACTION_WAIT,
+         "the last copy into the data directory did not complete; no upstream to copy from"},
         {"init-primary", m_init_primary, INSTANCE_ACTION_INIT, "first primary: initdb"},
         {"clone", m_clone, INSTANCE_ACTION_CLONE, "new standby: base backup from the upstream"},
         {"await-upstream", m_no_data, INSTANCE_ACTION_WAIT,
@@ -329,6 +366,11 @@ static const struct instance_rule instance_rules[] = {
         {"hung-maintenance", m_hung_maintenance, INSTANCE_ACTION_WAIT,
          "hung; maintenance: no automatic restart"},
         {"hung", m_hung, INSTANCE_ACTION_KILL, "hung: no answer within the probe budget"},
+        {"resync-failed", m_resync_failed, INSTANCE_ACTION_FAIL,
+         "cannot stream from the upstream after a rewind and full copies"},
+        {"resync-copy", m_resync_copy, INSTANCE_ACTION_REBUILD,
+         "standby cannot stream from its upstream (diverged or its WAL is gone there): full "
+         "copy"},
         {"not-ready", m_not_ready, INSTANCE_ACTION_NONE, "not accepting connections"},
         {"listen-changed", m_listen_changed, INSTANCE_ACTION_RESTART,
          "listen address or port changed"},
@@ -348,11 +390,14 @@ int instance_rules_check(void)
 
     for (size_t i = 0; i < n; i++) {
         const struct instance_rule *r = &instance_rules[i];
-        if (!r->name || !r->name[0] || !r->match || !r->reason || r->action >= _INSTANCE_ACTION_MAX)
+        if (!r->name || !r->name[0] || !r->match || !r->reason ||
+            r->action >= _INSTANCE_ACTION_MAX) {
             return -EINVAL;
+        }
         for (size_t j = 0; j < i; j++) {
-            if (strcmp(instance_rules[j].name, r->name) == 0)
+            if (strcmp(instance_rules[j].name, r->name) == 0) {
                 return -EINVAL;
+            }
         }
     }
     /* The last row must catch everything, so instance_decide always finds one. */
@@ -370,8 +415,9 @@ void instance_init(struct instance *inst, uint32_t limit, uint64_t window_ms)
 
 void instance_set_state(struct instance *inst, enum proto_state state, const char *reason)
 {
-    if (inst->state == state)
+    if (inst->state == state) {
         return;
+    }
     inst->state = state;
     inst->changed = true;
     (void) str_copy(inst->reason, sizeof(inst->reason), reason ? reason : "");
@@ -396,15 +442,17 @@ void instance_reset(struct instance *inst, const char *reason)
     inst->hung_probes = 0;
     inst->self_fenced = false;
     if (inst->state == PROTO_STATE_FAILED || inst->state == PROTO_STATE_FENCED ||
-        inst->state == PROTO_STATE_RESTARTING)
+        inst->state == PROTO_STATE_RESTARTING) {
         instance_set_state(inst, PROTO_STATE_STOPPED, reason);
+    }
     instance_set_error(inst, NULL);
 }
 
 void instance_note_arbiter(struct instance *inst, uint64_t arbiter_ok_ms)
 {
-    if (!inst->self_fenced || arbiter_ok_ms <= inst->fenced_at_ms)
+    if (!inst->self_fenced || arbiter_ok_ms <= inst->fenced_at_ms) {
         return;
+    }
     inst->self_fenced = false;
     instance_set_state(inst, PROTO_STATE_STOPPED, "arbiter heard again after self-fencing");
 }
@@ -426,14 +474,21 @@ static void instance_schedule_restart(struct instance *inst, uint64_t now_ms, co
 /* What observation alone tells, before any rule. */
 static void instance_observe(struct instance *inst, const struct instance_facts *f, uint64_t now_ms)
 {
-    if (f->running && f->probe == INSTANCE_PROBE_HUNG)
+    if (f->running && f->probe == INSTANCE_PROBE_HUNG) {
         inst->hung_probes++;
-    else
+    } else {
         inst->hung_probes = 0;
+    }
     if (!f->has_order) {
-        if (!inst->self_fenced)
-            instance_set_state(inst, f->running ? PROTO_STATE_RUNNING : PROTO_STATE_STOPPED,
-                               "observed without an order");
+        /* FAILED (remembered from an earlier run) stays until an order or ctl start. */
+        if (inst->self_fenced || inst->state == PROTO_STATE_FAILED) {
+            return;
+        }
+        instance_set_state(inst,
+                           !f->running                           ? PROTO_STATE_STOPPED
+                           : f->probe == INSTANCE_PROBE_STARTING ? PROTO_STATE_RESTARTING
+                                                                 : PROTO_STATE_RUNNING,
+                           "observed without an order");
         return;
     }
     restart_limit_configure(&inst->budget, f->restart_limit, f->restart_window_ms);
@@ -442,6 +497,11 @@ static void instance_observe(struct instance *inst, const struct instance_facts 
          inst->state == PROTO_STATE_REBUILDING || inst->state == PROTO_STATE_STOPPED) &&
         !inst->self_fenced && f->order == PROTO_STATE_RUNNING && !f->ctl_stopped) {
         instance_set_state(inst, PROTO_STATE_RUNNING, "accepting connections");
+        return;
+    }
+    if (f->running && f->probe == INSTANCE_PROBE_STARTING && inst->state == PROTO_STATE_STOPPED &&
+        !inst->self_fenced && f->order == PROTO_STATE_RUNNING && !f->ctl_stopped) {
+        instance_set_state(inst, PROTO_STATE_RESTARTING, "starting: not yet accepting connections");
         return;
     }
     if (!f->running && inst->state == PROTO_STATE_RUNNING && f->order == PROTO_STATE_RUNNING &&
@@ -517,10 +577,14 @@ static void instance_failed_action(struct instance *inst, const struct instance_
     inst->failures++;
     inst->retry_at_ms = now_ms + backoff_delay_ms(inst->failures - 1, INSTANCE_BACKOFF_BASE_MS,
                                                   INSTANCE_BACKOFF_CAP_MS, 0, 0);
-    if (role_change && inst->failures >= INSTANCE_ROLE_FAILURES)
-        instance_set_state(inst, PROTO_STATE_FAILED, "role change failed repeatedly");
-    else if (plan->action == INSTANCE_ACTION_INIT || plan->action == INSTANCE_ACTION_CLONE)
+    if (role_change && inst->failures >= INSTANCE_ROLE_FAILURES) {
+        instance_set_state(inst, PROTO_STATE_FAILED,
+                           plan->action == INSTANCE_ACTION_REBUILD
+                                   ? "copy from the upstream failed repeatedly"
+                                   : "role change failed repeatedly");
+    } else if (plan->action == INSTANCE_ACTION_INIT || plan->action == INSTANCE_ACTION_CLONE) {
         instance_set_state(inst, PROTO_STATE_CREATING, "creation failed; will retry");
+    }
 }
 
 static void instance_succeeded(struct instance *inst, const struct instance_plan *plan,
@@ -529,6 +593,11 @@ static void instance_succeeded(struct instance *inst, const struct instance_plan
     switch (plan->action) {
     case INSTANCE_ACTION_KILL:
         instance_schedule_restart(inst, now_ms, "hung instance killed");
+        /* Detecting the hang took INSTANCE_HUNG_PROBES probe budgets already: the first
+         * restart in the window follows at once, later ones back off as crashes do. */
+        if (restart_limit_count(&inst->budget, now_ms) == 0) {
+            inst->restart_at_ms = now_ms;
+        }
         return;
     case INSTANCE_ACTION_STOP:
         instance_set_state(inst, PROTO_STATE_STOPPED, plan->reason);
@@ -575,27 +644,40 @@ void instance_done(struct instance *inst, const struct instance_plan *plan, int 
                     inst->last_error[0];
 
         /* While backing off, the error that caused it stays the one shown. */
-        if (!keep)
+        if (!keep) {
             instance_set_error(inst, error && error[0] ? error : plan->reason);
-        if (strcmp(plan->rule, "no-space") == 0 || strcmp(plan->rule, "await-upstream") == 0)
+        }
+        if (strcmp(plan->rule, "no-space") == 0 || strcmp(plan->rule, "await-upstream") == 0) {
             instance_set_state(inst, PROTO_STATE_CREATING, plan->reason);
+        }
         return;
     }
     if (plan->action == INSTANCE_ACTION_NONE) {
-        if (strcmp(plan->rule, "steady") == 0)
+        if (strcmp(plan->rule, "steady") == 0) {
             instance_set_error(inst, NULL);
-        else if (strcmp(plan->rule, "ordered-fenced") == 0)
+        } else if (strcmp(plan->rule, "ordered-fenced") == 0) {
             instance_set_state(inst, PROTO_STATE_FENCED, plan->reason);
-        else if (strcmp(plan->rule, "ordered-stopped") == 0)
+        } else if (strcmp(plan->rule, "ordered-stopped") == 0) {
             instance_set_state(inst, PROTO_STATE_STOPPED, plan->reason);
-        else if (strcmp(plan->rule, "stay-fenced") == 0)
+        } else if (strcmp(plan->rule, "stay-fenced") == 0) {
             instance_set_state(inst, PROTO_STATE_FENCED, plan->reason);
+        }
         return;
     }
-    if (plan->counted)
+    if (plan->counted) {
         restart_limit_record(&inst->budget, now_ms);
+    }
     if (r == 0) {
         instance_succeeded(inst, plan, now_ms);
+        return;
+    }
+    if (r == -EINPROGRESS) {
+        /* Started, but its start wait ran out: starting, until the probe says it is up. */
+        instance_succeeded(inst, plan, now_ms);
+        if (inst->state == PROTO_STATE_RUNNING) {
+            instance_set_state(inst, PROTO_STATE_RESTARTING,
+                               "starting: not yet accepting connections");
+        }
         return;
     }
     instance_set_error(inst, error && error[0] ? error : plan->reason);
@@ -608,5 +690,58 @@ void instance_done(struct instance *inst, const struct instance_plan *plan, int 
     default:
         instance_failed_action(inst, plan, now_ms);
         break;
+    }
+}
+
+/* ---- what survives an agent restart ---- */
+
+void instance_memo_save(const struct instance *inst, uint64_t now_ms, uint64_t wall_ms,
+                        struct instance_memo *ret)
+{
+    struct instance_memo m;
+
+    memset(&m, 0, sizeof(m));
+    for (uint32_t i = 0; i < inst->budget.n && i < RESTART_LIMIT_MAX; i++) {
+        uint64_t at = inst->budget.at_ms[i];
+        uint64_t age = now_ms > at ? now_ms - at : 0;
+
+        m.restart_wall_ms[m.n_restarts++] = wall_ms > age ? wall_ms - age : 0;
+    }
+    m.failed = inst->state == PROTO_STATE_FAILED;
+    m.self_fenced = inst->self_fenced;
+    m.was_running = inst->state == PROTO_STATE_RUNNING;
+    if (m.failed) {
+        (void) str_copy(m.reason, sizeof(m.reason), inst->last_error);
+    }
+    *ret = m;
+}
+
+void instance_memo_load(struct instance *inst, const struct instance_memo *m, uint64_t now_ms,
+                        uint64_t wall_ms)
+{
+    inst->budget.n = 0;
+    for (uint32_t i = 0; i < m->n_restarts && i < RESTART_LIMIT_MAX; i++) {
+        uint64_t at = m->restart_wall_ms[i];
+        uint64_t age;
+
+        if (at == 0 || at > wall_ms) {
+            continue; /* unknown, or from a clock that went back: forgotten */
+        }
+        age = wall_ms - at;
+        if (age > now_ms) {
+            continue; /* before this boot: the instance did not run through it */
+        }
+        inst->budget.at_ms[inst->budget.n++] = now_ms - age;
+    }
+    if (m->self_fenced) {
+        inst->self_fenced = true;
+        inst->fenced_at_ms = now_ms;
+        instance_set_state(inst, PROTO_STATE_FENCED, "self-fenced before the agent restarted");
+        instance_set_error(inst, "self-fenced before the agent restarted");
+    } else if (m->failed) {
+        instance_set_state(inst, PROTO_STATE_FAILED, "failed before the agent restarted");
+        instance_set_error(inst, m->reason[0] ? m->reason : "failed before the agent restarted");
+    } else if (m->was_running) {
+        instance_set_state(inst, PROTO_STATE_RUNNING, "running before the agent restarted");
     }
 }

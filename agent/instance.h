@@ -19,7 +19,16 @@
  *    maintenance suspends automatic restarts;
  *  - a member without data whose disk has less free space than its requested storage is
  *    not created: it stays CREATING with the reason as its error (not FAILED: a full disk is
- *    no reason for the arbiter to act, and the member is created once space is freed).
+ *    no reason for the arbiter to act, and the member is created once space is freed);
+ *  - a data directory whose last copy (base backup, rewind) did not complete is never
+ *    started: it is copied again from the current upstream, or waits for one;
+ *  - a standby that cannot stream from its upstream although the upstream answers (diverged,
+ *    or the WAL it needs is gone there) is rewound, then copied again, at most
+ *    INSTANCE_RESYNC_MAX times for one upstream, then FAILED with the reason;
+ *  - a postmaster that runs but does not accept connections yet is RESTARTING ("starting"),
+ *    never STOPPED; a start whose wait ran out while the postmaster lives on likewise;
+ *  - the restart budget, FAILED and the self-fencing latch survive an agent restart
+ *    (instance_memo_save / instance_memo_load, persisted by the shell).
  *
  * Layer: core.
  */
@@ -36,6 +45,7 @@
 #define INSTANCE_BACKOFF_BASE_MS 500   /* restart backoff: 0.5 s, 1 s, 2 s, ... */
 #define INSTANCE_BACKOFF_CAP_MS  30000 /* ... at most 30 s */
 #define INSTANCE_ROLE_FAILURES   3     /* failed promotions / rejoins before FAILED */
+#define INSTANCE_RESYNC_MAX      3     /* rewinds / copies of a standby that cannot stream */
 #define INSTANCE_REASON_MAX      PROTO_ERROR_MAX
 
 /* What the probe said about a running instance (the shell's raw reading). */
@@ -58,7 +68,7 @@ enum instance_action {
     INSTANCE_ACTION_REBUILD,  /* ordered rebuild: base backup from the upstream, start */
     INSTANCE_ACTION_START,    /* start in plan.as_primary / plan.follow mode */
     INSTANCE_ACTION_RESTART,  /* stop if needed, start again (plan.counted: a crash restart) */
-    INSTANCE_ACTION_KILL,     /* hung: stop with escalation; restarted after backoff */
+    INSTANCE_ACTION_KILL,     /* hung: SIGKILL; restarted at once, later ones after backoff */
     INSTANCE_ACTION_PROMOTE,  /* standby to primary */
     INSTANCE_ACTION_DEMOTE,   /* primary to standby: clean stop, rewind (or rebuild), start */
     INSTANCE_ACTION_REWIND,   /* resynchronise a diverged or former primary, start standby */
@@ -86,15 +96,17 @@ struct instance_facts {
     uint32_t restart_limit; /* the order's budget */
     uint64_t restart_window_ms;
     /* The disk and the process table. */
-    bool data_present; /* a complete data directory */
-    bool running;      /* its postmaster lives */
-    bool was_primary;  /* the data directory last ran as a primary (persisted) */
+    bool data_present;    /* a complete data directory */
+    bool copy_incomplete; /* the last copy into it did not complete: not startable */
+    bool running;         /* its postmaster lives */
+    bool was_primary;     /* the data directory last ran as a primary (persisted) */
     /* The probe (meaningful when running). */
     enum instance_probe probe;
-    bool in_recovery;  /* a standby */
-    bool config_stale; /* the managed configuration on disk differs from the order's */
-    bool diverged;     /* a standby that does not stream although its upstream is up */
-    bool fence;        /* fence_should_stop() */
+    bool in_recovery;      /* a standby */
+    bool config_stale;     /* the managed configuration on disk differs from the order's */
+    bool diverged;         /* a standby that does not stream although its upstream is up */
+    uint32_t resync_tries; /* rewinds / copies already tried for this upstream's divergence */
+    bool fence;            /* fence_should_stop() */
 };
 
 /* The decision of one tick. */
@@ -121,6 +133,21 @@ struct instance {
     bool changed;                             /* state changed since the shell last looked */
     char reason[INSTANCE_REASON_MAX + 1];     /* why the state last changed */
     char last_error[INSTANCE_REASON_MAX + 1]; /* "" when healthy */
+};
+
+/*
+ * What of a record survives an agent restart (persisted by the shell): the restarts counted
+ * in the window (wall clock, so they mean the same to the next process), FAILED and the
+ * self-fencing latch, and whether the instance was running (informational: a crash while
+ * no agent ran is not counted, the first order starts it as a plain start).
+ */
+struct instance_memo {
+    uint32_t n_restarts;
+    uint64_t restart_wall_ms[RESTART_LIMIT_MAX];
+    bool failed;
+    bool self_fenced;
+    bool was_running;
+    char reason[INSTANCE_REASON_MAX + 1]; /* FAILED: its error */
 };
 
 /* "none", "wait", "init", ... ("unknown" beyond the enum). */
@@ -150,7 +177,9 @@ void instance_decide(struct instance *inst, const struct instance_facts *f, uint
 
 /*
  * Feeds back the outcome of plan (r: 0 or -errno; error: the shell's text, may be NULL):
- * state, budget, backoff and error updates.
+ * state, budget, backoff and error updates. -EINPROGRESS (a start whose wait ran out while
+ * the postmaster lives on) is a success that leaves the state RESTARTING until the probe
+ * finds it accepting connections.
  */
 void instance_done(struct instance *inst, const struct instance_plan *plan, int r,
                    const char *error, uint64_t now_ms);
@@ -166,6 +195,19 @@ void instance_note_arbiter(struct instance *inst, uint64_t arbiter_ok_ms);
  * start: forgets FAILED and STOPPED, the budget, the backoff and the fencing latch.
  */
 void instance_reset(struct instance *inst, const char *reason);
+
+/* The memo of inst at now_ms (monotonic), wall_ms being the wall clock at the same instant. */
+void instance_memo_save(const struct instance *inst, uint64_t now_ms, uint64_t wall_ms,
+                        struct instance_memo *ret);
+
+/*
+ * Restores a memo into a fresh record (instance_init) at now_ms / wall_ms: the restarts
+ * (those in the future or older than the window are dropped by the budget), FAILED with its
+ * error, the self-fencing latch (held until the arbiter is heard after now_ms), and RUNNING
+ * when it was running.
+ */
+void instance_memo_load(struct instance *inst, const struct instance_memo *m, uint64_t now_ms,
+                        uint64_t wall_ms);
 
 /* Restarts counted within the window ending at now_ms. */
 uint32_t instance_restarts(const struct instance *inst, uint64_t now_ms);

@@ -7,8 +7,9 @@
  *
  * Persistence: the member's state file (agent/state.h) is written before an operation that
  * applies an order (it records the order the instance is being configured with), and when
- * the facts it keeps change (last ran as a primary, rebuild done, operator stop), so that a
- * restarted agent knows how to probe the instance and how it may start it.
+ * the facts it keeps change (last ran as a primary, rebuild done, operator stop, the
+ * instance record's memo: restarts in the window, FAILED, self-fencing), so that a restarted
+ * agent knows how to probe the instance, how it may start it, and what budget is left.
  *
  * Layer: shell.
  */
@@ -68,7 +69,11 @@ struct member_run {
     uint64_t watch_since_ms;
     uint64_t standby_ok_ms;
     uint64_t not_receiving_since_ms;
-    uint64_t diverge_seq; /* order_seq + 1 of the order a divergence rewind was tried for */
+    /* Resynchronisations of a standby that cannot stream, for one (epoch, upstream). */
+    uint32_t resync_tries;
+    uint64_t resync_epoch;
+    struct proto_upstream resync_up;
+    char stuck_why[PROTO_ERROR_MAX + 1]; /* the server's words on why it does not stream */
     uint64_t disk_free;
     enum proto_state logged_state;
     const char *last_wait_rule;
@@ -110,21 +115,29 @@ struct member *member_new(struct member_env *env, const char *ns, const char *cl
     instance_init(&run->inst, 0, 0);
     run->logged_state = run->inst.state;
     r = state_member_load(paths->state_file, &run->st, &eb);
-    if (r < 0 && r != -ENOENT)
+    if (r < 0 && r != -ENOENT) {
         slog_warn_errno(LOG_CTX({"member", name}), r, &eb, "member state unreadable; ignored");
+    }
     if (r == 0 && run->st.has_order) {
         run->order = run->st.order;
         run->order_known = true;
+    }
+    if (r == 0) {
+        /* Restarts counted, FAILED and self-fencing outlive the agent. */
+        instance_memo_load(&run->inst, &run->st.memo, clock_now_ms(), clock_wall_ms());
+        run->logged_state = run->inst.state;
     }
     return m;
 }
 
 void member_free(struct member *m)
 {
-    if (!m)
+    if (!m) {
         return;
-    if (m->started)
+    }
+    if (m->started) {
         pthread_join(m->thread, NULL);
+    }
     pthread_cond_destroy(&m->cond);
     free(m->run);
     free(m);
@@ -147,8 +160,9 @@ void member_stop_locked(struct member *m)
 static bool member_has_setting(const struct proto_instance_desired *o, const char *key)
 {
     for (uint32_t i = 0; i < o->n_config; i++) {
-        if (strcmp(o->config[i].key, key) == 0)
+        if (strcmp(o->config[i].key, key) == 0) {
             return true;
+        }
     }
     return false;
 }
@@ -157,8 +171,9 @@ static bool member_has_setting(const struct proto_instance_desired *o, const cha
 static void member_inject(struct engine_instance *ei, const struct proto_instance_desired *o,
                           const char *key, const char *value)
 {
-    if (member_has_setting(o, key) || ei->n_config >= PROTO_MAX_CONFIG)
+    if (member_has_setting(o, key) || ei->n_config >= PROTO_MAX_CONFIG) {
         return;
+    }
     (void) str_copy(ei->config[ei->n_config].key, sizeof(ei->config[0].key), key);
     (void) str_copy(ei->config[ei->n_config].value, sizeof(ei->config[0].value), value);
     ei->n_config++;
@@ -185,15 +200,20 @@ static void member_describe(const struct member *m, const struct proto_instance_
     ei->port = o->port;
     ei->uid = env->uid;
     ei->gid = env->gid;
+    ei->copy_max_rate_kbps = env->copy_max_rate_kbps;
     (void) str_copy(ei->superuser, sizeof(ei->superuser), o->auth_user);
     (void) str_copy(ei->password, sizeof(ei->password), o->auth_password);
     ei->has_upstream = !as_primary && follow && o->has_upstream;
-    if (ei->has_upstream)
+    if (ei->has_upstream) {
         ei->upstream = o->upstream;
+    }
     ei->sync = o->sync;
     ei->n_config = o->n_config;
     memcpy(ei->config, o->config, sizeof(o->config[0]) * o->n_config);
     member_inject(ei, o, "wal_receiver_status_interval", "1s");
+    /* A standby whose upstream went away (a crash restart, a failover) tries again this
+     * often (default 5 s): until it does, no synchronous commit is possible. */
+    member_inject(ei, o, "wal_retrieve_retry_interval", MEMBER_WAL_RETRY);
     if (o->lost_timeout_ms > 0) {
         (void) snprintf(v, sizeof(v), "%" PRIu64 "ms", o->lost_timeout_ms);
         member_inject(ei, o, "wal_sender_timeout", v);
@@ -201,9 +221,17 @@ static void member_describe(const struct member *m, const struct proto_instance_
          * its source and the arbiter may fail over (rule "primary-still-streams"). */
         member_inject(ei, o, "wal_receiver_timeout", v);
     }
-    /* The desired state does not list the cluster's peers: replication from any address,
-     * still authenticated (scram-sha-256). */
-    ei->replication_from_any = true;
+    /* Replication only from the cluster's members when the arbiter names them (DESIGN.md
+     * "Security"); an arbiter that does not (older): from any address, still authenticated
+     * (scram-sha-256). */
+    ei->replication_from_any = !o->has_peers;
+    for (uint32_t i = 0; o->has_peers && i < o->n_peers && ei->n_peers < ENGINE_MAX_PEERS; i++) {
+        struct engine_peer *p = &ei->peers[ei->n_peers++];
+
+        (void) str_copy(p->member, sizeof(p->member), o->peers[i].name);
+        (void) str_copy(p->host, sizeof(p->host), o->peers[i].ip);
+        p->port = o->peers[i].port;
+    }
 }
 
 /* Describes and opens run->e for order in a mode. 0 or -EINVAL (eb: the invalid field). */
@@ -214,8 +242,9 @@ static int member_open(struct member *m, bool as_primary, bool follow, struct er
 
     member_describe(m, &run->order, as_primary, follow, &run->ei);
     r = engine_open(&run->e, &run->ei, &m->env->proc, eb);
-    if (r < 0)
+    if (r < 0) {
         errbuf_prefix(eb, "invalid order");
+    }
     return r;
 }
 
@@ -230,8 +259,9 @@ static int member_quick_stop(struct member *m, struct errbuf *eb)
     quick->timeouts.stop_ms = MEMBER_QUICK_STOP_MS;
     quick->timeouts.kill_ms = MEMBER_QUICK_KILL_MS;
     r = engine_open(&e, quick, &m->env->proc, eb);
-    if (r == 0)
+    if (r == 0) {
         r = engine_stop(&e, eb);
+    }
     free(quick);
     return r;
 }
@@ -255,14 +285,32 @@ static int member_note_final_lsn(struct member *m, int r)
 
 /* ---- persistence ---- */
 
+/* Takes a new memo of the record when what it says changed (not the clocks' drift). */
+static void member_note_memo(struct member_run *run)
+{
+    struct instance_memo memo;
+    const struct instance_memo *old = &run->st.memo;
+
+    instance_memo_save(&run->inst, clock_now_ms(), clock_wall_ms(), &memo);
+    if (memo.n_restarts == old->n_restarts && memo.failed == old->failed &&
+        memo.self_fenced == old->self_fenced && memo.was_running == old->was_running &&
+        strcmp(memo.reason, old->reason) == 0) {
+        return;
+    }
+    run->st.memo = memo;
+    run->st_dirty = true;
+}
+
 static void member_save(struct member *m)
 {
     struct member_run *run = m->run;
     struct errbuf eb = {{0}};
     int r;
 
-    if (!run->st_dirty)
+    member_note_memo(run);
+    if (!run->st_dirty) {
         return;
+    }
     r = state_member_store(m->paths.state_file, m->env->node, &run->st, &eb);
     if (r < 0) {
         slog_warn_errno(LOG_CTX({"member", m->name}), r, &eb, "cannot write the member state");
@@ -276,8 +324,9 @@ static void member_applied(struct member *m)
 {
     struct member_run *run = m->run;
 
-    if (run->st.has_order && memcmp(&run->st.order, &run->order, sizeof(run->order)) == 0)
+    if (run->st.has_order && memcmp(&run->st.order, &run->order, sizeof(run->order)) == 0) {
         return;
+    }
     run->st.has_order = true;
     run->st.order = run->order;
     run->st_dirty = true;
@@ -308,10 +357,14 @@ static void member_snapshot(struct member *m)
         /* A new decision of the arbiter (epoch, role, a rebuild) clears FAILED and fencing. */
         bool decision = !run->order_known || o->epoch != run->order.epoch ||
                         o->role != run->order.role || (o->rebuild && !run->order.rebuild) ||
-                        o->state != run->order.state;
+                        o->state != run->order.state ||
+                        o->has_upstream != run->order.has_upstream ||
+                        (o->has_upstream &&
+                         memcmp(&o->upstream, &run->order.upstream, sizeof(o->upstream)) != 0);
 
-        if (decision && run->order_known)
+        if (decision && run->order_known) {
             instance_reset(&run->inst, "new order from the arbiter");
+        }
         run->order = *o;
         run->order_known = true;
         run->order_seq = m->order_seq;
@@ -367,12 +420,14 @@ static void member_note_replicas(struct member_run *run, uint64_t now)
         uint64_t age = rp->has_reply_age ? rp->reply_age_ms : 0;
         uint64_t at;
 
-        if (rp->state != PROTO_REPL_STATE_STREAMING)
+        if (rp->state != PROTO_REPL_STATE_STREAMING) {
             continue;
+        }
         run->ever_replica = true;
         at = now > age ? now - age : 0;
-        if (at > run->standby_ok_ms)
+        if (at > run->standby_ok_ms) {
             run->standby_ok_ms = at;
+        }
     }
 }
 
@@ -385,24 +440,30 @@ static void member_probe(struct member *m, uint64_t now)
 
     run->probe_kind = INSTANCE_PROBE_NONE;
     memset(&run->probe, 0, sizeof(run->probe));
-    if (!run->status.running)
+    if (!run->status.running) {
         return;
+    }
     /* The address and credentials it was started with (an order may be moving it). */
     member_describe(m, o, false, false, &run->probe_ei);
     rc = probe_instance(&run->probe_ei, m->env->probe_budget_ms, &run->probe, &eb);
     run->probe_kind = member_classify(rc);
-    if (run->probe_kind != INSTANCE_PROBE_UP)
+    if (run->probe_kind == INSTANCE_PROBE_STARTING && run->not_receiving_since_ms == 0) {
+        run->not_receiving_since_ms = now; /* a standby that never becomes consistent */
+    }
+    if (run->probe_kind != INSTANCE_PROBE_UP) {
         return;
+    }
     run->last_up = run->probe;
     run->primary_seen = !run->probe.in_recovery;
     if (run->primary_seen) {
         member_set_was_primary(run, true);
         member_note_replicas(run, now);
     }
-    if (!run->probe.in_recovery || run->probe.receiving)
+    if (!run->probe.in_recovery || run->probe.receiving) {
         run->not_receiving_since_ms = 0;
-    else if (run->not_receiving_since_ms == 0)
+    } else if (run->not_receiving_since_ms == 0) {
         run->not_receiving_since_ms = now;
+    }
 }
 
 /* True when a file differs from text (a missing file differs). */
@@ -414,8 +475,9 @@ static bool member_file_differs(const char *dir, const char *name, const char *t
     bool differs;
 
     (void) snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (fs_read_file(path, MEMBER_CONF_MAX, &cur, &len, NULL) < 0)
+    if (fs_read_file(path, MEMBER_CONF_MAX, &cur, &len, NULL) < 0) {
         return true;
+    }
     differs = strcmp(cur, text) != 0;
     free(cur);
     return differs;
@@ -439,15 +501,21 @@ static bool member_config_stale(struct member *m)
         char *text = NULL;
         struct errbuf eb = {{0}};
 
-        if (files[i].render(&run->e, &text, &eb) < 0)
+        if (files[i].render(&run->e, &text, &eb) < 0) {
             continue;
+        }
         stale = member_file_differs(run->e.conf_dir, files[i].name, text);
         free(text);
     }
     return stale;
 }
 
-/* A standby that has not streamed for MEMBER_DIVERGE_MS while its upstream answers. */
+/*
+ * A standby that has not streamed (or not even become consistent) for MEMBER_DIVERGE_MS
+ * while its upstream answers and does not list it as streaming or catching up: diverged, or
+ * the WAL it needs is gone there ("requested WAL segment ... has already been removed").
+ * The state machine escalates: rewind, full copy, FAILED (agent/instance.h).
+ */
 static bool member_diverged(struct member *m, uint64_t now)
 {
     struct member_run *run = m->run;
@@ -455,21 +523,76 @@ static bool member_diverged(struct member *m, uint64_t now)
     struct probe_result *res;
     bool diverged;
 
-    /* Once per order: a rewind that found nothing to do will not help a second time (a
-     * standby refused by its upstream's pg_hba, say); the arbiter can order a rebuild. */
+    char line[PROTO_ERROR_MAX + 1];
+
     if (!run->order.has_upstream || run->not_receiving_since_ms == 0 ||
-        now - run->not_receiving_since_ms < MEMBER_DIVERGE_MS ||
-        run->diverge_seq == run->order_seq + 1)
+        now - run->not_receiving_since_ms < MEMBER_WAL_GONE_MS) {
         return false;
+    }
+    /* Its log may already say why: then there is no point in waiting longer. */
+    if (now - run->not_receiving_since_ms < MEMBER_DIVERGE_MS &&
+        !engine_log_find(&run->e, "has already been removed", "entering standby mode", line,
+                         sizeof(line))) {
+        return false;
+    }
     up = xcalloc(1, sizeof(*up));
     res = xcalloc(1, sizeof(*res));
     *up = run->probe_ei;
     (void) str_copy(up->ip, sizeof(up->ip), run->order.upstream.host);
     up->port = run->order.upstream.port;
     diverged = probe_instance(up, m->env->probe_budget_ms, res, NULL) == 0;
+    for (uint32_t i = 0; diverged && i < res->n_replicas; i++) {
+        const struct probe_replica *rp = &res->replicas[i];
+
+        if (strcmp(rp->application_name, m->name) == 0 &&
+            (rp->state == PROTO_REPL_STATE_STREAMING || rp->state == PROTO_REPL_STATE_CATCHUP)) {
+            diverged = false; /* WAL flows: slow, not stuck */
+        }
+    }
     free(res);
     free(up);
     return diverged;
+}
+
+/*
+ * Why a stuck standby does not stream, from its server log since it last entered standby
+ * mode: the WAL it needs is gone on the upstream ("requested WAL segment ... has already
+ * been removed"), which no rewind can fix, so it is copied at once (as if a rewind had been
+ * tried); otherwise the last FATAL of its WAL receiver, for the reason shown if it fails.
+ */
+static void member_note_stuck(struct member *m, struct instance_facts *f)
+{
+    struct member_run *run = m->run;
+    const char *since = "entering standby mode";
+
+    if (!f->diverged) {
+        run->stuck_why[0] = '\0';
+        return;
+    }
+    if (engine_log_find(&run->e, "has already been removed", since, run->stuck_why,
+                        sizeof(run->stuck_why))) {
+        if (f->resync_tries < 1) {
+            f->resync_tries = 1;
+        }
+        return;
+    }
+    if (!engine_log_find(&run->e, "FATAL:", since, run->stuck_why, sizeof(run->stuck_why))) {
+        run->stuck_why[0] = '\0';
+    }
+}
+
+/* The resynchronisation count belongs to one (epoch, upstream); a new one starts afresh. */
+static void member_resync_key(struct member_run *run)
+{
+    const struct proto_instance_desired *o = &run->order;
+
+    if (run->resync_epoch == o->epoch &&
+        memcmp(&run->resync_up, &o->upstream, sizeof(o->upstream)) == 0) {
+        return;
+    }
+    run->resync_epoch = o->epoch;
+    run->resync_up = o->upstream;
+    run->resync_tries = 0;
 }
 
 static bool member_primary_confirmed(const struct member_run *run, uint64_t now)
@@ -477,8 +600,9 @@ static bool member_primary_confirmed(const struct member_run *run, uint64_t now)
     const struct proto_instance_desired *o = &run->order;
     uint64_t t = run->snap.confirmed_ms;
 
-    if (o->role != PROTO_ROLE_PRIMARY || !run->snap.in_desired || t == 0)
+    if (o->role != PROTO_ROLE_PRIMARY || !run->snap.in_desired || t == 0) {
         return false;
+    }
     return o->lost_timeout_ms == 0 || now - t <= o->lost_timeout_ms;
 }
 
@@ -506,8 +630,9 @@ static bool member_gather(struct member *m, uint64_t now, struct instance_facts 
     const struct proto_instance_desired *o = &run->order;
     bool running_primary;
 
-    if (member_open(m, false, false, eb) < 0)
+    if (member_open(m, false, false, eb) < 0) {
         return false;
+    }
     (void) engine_status(&run->e, &run->status, NULL);
     member_probe(m, now);
     (void) storage_free_bytes(&m->paths, &run->disk_free, NULL);
@@ -527,6 +652,9 @@ static bool member_gather(struct member *m, uint64_t now, struct instance_facts 
     f->restart_limit = o->restart_limit;
     f->restart_window_ms = o->restart_window_ms;
     f->data_present = run->status.data_present;
+    f->copy_incomplete = run->status.copy_incomplete;
+    member_resync_key(run);
+    f->resync_tries = run->resync_tries;
     f->running = run->status.running;
     f->was_primary = run->st.was_primary;
     f->probe = run->probe_kind;
@@ -536,37 +664,43 @@ static bool member_gather(struct member *m, uint64_t now, struct instance_facts 
         /* The description the instance runs with now, for the comparison and for ops. */
         if (member_open(m, running_primary,
                         !running_primary && o->role != PROTO_ROLE_PRIMARY && o->has_upstream,
-                        eb) < 0)
+                        eb) < 0) {
             return false;
+        }
         f->config_stale = member_config_stale(m);
         f->diverged = !running_primary && member_diverged(m, now);
         pthread_mutex_lock(&m->env->mu);
         m->ops_inst = run->ei;
         m->has_ops_inst = true;
         pthread_mutex_unlock(&m->env->mu);
+    } else if (f->running && f->probe == INSTANCE_PROBE_STARTING && o->role != PROTO_ROLE_PRIMARY) {
+        f->diverged = member_diverged(m, now);
     }
+    member_note_stuck(m, f);
     f->fence = member_fence(run, now);
     return true;
 }
 
 /* ---- one tick: act ---- */
 
-/* Resynchronise from the upstream: pg_rewind, else a full rebuild; started as a standby. */
+/*
+ * Resynchronise from the upstream with pg_rewind; started as a standby. A failed rewind is
+ * not followed at once by a full copy from the same upstream (which may just have died):
+ * the next tick reads the current order again, and a data directory the rewind may have
+ * changed carries the copy marker, so the state machine copies it in full from whichever
+ * upstream is named then (rule "recopy"); an intact one is rewound again.
+ */
 static int member_rejoin(struct member *m, struct errbuf *eb)
 {
     struct member_run *run = m->run;
     int r = engine_rewind(&run->e, eb);
 
-    if (r < 0) {
-        slog_warn_errno(LOG_CTX({"member", m->name}), r, eb,
-                        "rewind failed; rebuilding from the upstream instead");
-        errbuf_clear(eb);
-        r = engine_rebuild(&run->e, eb);
-    } else {
+    if (r == 0) {
         r = engine_start(&run->e, ENGINE_MODE_STANDBY, eb);
     }
-    if (r == 0)
+    if (r == 0 || r == -EINPROGRESS) {
         member_set_was_primary(run, false);
+    }
     return r;
 }
 
@@ -580,9 +714,36 @@ static int member_strays(struct member *m)
 {
     struct engine_status st;
 
-    if (engine_status(&m->run->e, &st, NULL) < 0 || st.running)
+    if (engine_status(&m->run->e, &st, NULL) < 0 || st.running) {
         return 0;
+    }
     return reaper_kill_strays(m->run->e.data_dir, MEMBER_STRAY_WAIT_MS);
+}
+
+/*
+ * Before an operation that writes data/ (initdb, base backup, rewind): the instance is
+ * stopped, and the tools an earlier agent left running on this member (killed -9 in the
+ * middle of a copy) are killed and gone, or they would write into the new copy.
+ */
+static int member_clear_tools(struct member *m, struct errbuf *eb)
+{
+    struct member_run *run = m->run;
+    int r = engine_stop(&run->e, eb);
+    int n;
+
+    if (r < 0) {
+        return r;
+    }
+    n = reaper_kill_tools(m->paths.member_dir, 0, MEMBER_STRAY_WAIT_MS);
+    if (n < 0) {
+        errbuf_set(eb, "processes left in %s survived SIGKILL", m->paths.member_dir);
+        return n;
+    }
+    if (n > 0) {
+        slog_warn(LOG_CTX({"cluster", m->cluster}, {"member", m->name}),
+                  "killed %d process(es) left on this member by an earlier agent", n);
+    }
+    return 0;
 }
 
 /* Creation: the storage (after the space check), then initdb or a base backup. */
@@ -592,22 +753,30 @@ static int member_create(struct member *m, const struct instance_plan *p, struct
     bool init = p->action == INSTANCE_ACTION_INIT;
     int r = storage_prepare_member(m->env->root, &m->paths, m->env->uid, m->env->gid, eb);
 
-    if (r == 0)
+    if (r == 0) {
         r = member_open(m, init, !init, eb);
-    if (r < 0)
+    }
+    if (r == 0) {
+        r = member_clear_tools(m, eb);
+    }
+    if (r < 0) {
         return r;
+    }
     member_applied(m);
     if (init) {
         r = engine_init(&run->e, eb);
-        if (r == 0)
+        if (r == 0) {
             r = engine_start(&run->e, ENGINE_MODE_PRIMARY, eb);
-        if (r == 0)
+        }
+        if (r == 0) {
             member_set_was_primary(run, true);
+        }
         return r;
     }
     r = engine_rebuild(&run->e, eb);
-    if (r == 0)
+    if (r == 0 || r == -EINPROGRESS) {
         member_set_was_primary(run, false);
+    }
     return r;
 }
 
@@ -620,34 +789,55 @@ static int member_change_role(struct member *m, const struct instance_plan *p, s
     switch (p->action) {
     case INSTANCE_ACTION_PROMOTE:
         r = member_open(m, true, false, eb);
-        if (r == 0)
+        if (r == 0) {
             r = engine_promote(&run->e, eb);
-        if (r == 0)
+        }
+        if (r == 0) {
             member_set_was_primary(run, true);
+        }
         return r;
     case INSTANCE_ACTION_DEMOTE:
         r = member_open(m, false, follow, eb);
-        if (r == 0)
+        if (r == 0) {
             member_applied(m);
-        if (r == 0)
+        }
+        if (r == 0) {
             r = engine_stop(&run->e, eb);
-        if (r == 0)
+        }
+        if (r == 0) {
             r = follow ? member_rejoin(m, eb) : engine_start(&run->e, ENGINE_MODE_STANDBY, eb);
+        }
         return r;
     case INSTANCE_ACTION_REWIND:
-        if (!run->st.was_primary)
-            run->diverge_seq = run->order_seq + 1;
         r = member_open(m, false, true, eb);
-        if (r == 0)
+        if (r == 0) {
+            r = member_clear_tools(m, eb);
+        }
+        if (r == 0 && !run->st.was_primary) {
+            /* A diverged standby: until the rewind completes, its data must not start as a
+             * standby again (it would not stream); a failure is followed by a full copy. */
+            run->resync_tries++;
+            r = engine_copy_begin(&run->e, "pg_rewind of a diverged standby", eb);
+        }
+        if (r == 0) {
             member_applied(m);
+        }
         return r < 0 ? r : member_rejoin(m, eb);
     case INSTANCE_ACTION_REBUILD:
         r = member_open(m, false, true, eb);
-        if (r == 0)
-            member_applied(m);
-        if (r == 0)
-            r = engine_rebuild(&run->e, eb);
         if (r == 0) {
+            r = member_clear_tools(m, eb);
+        }
+        if (r == 0 && strcmp(p->rule, "resync-copy") == 0) {
+            run->resync_tries++;
+        }
+        if (r == 0) {
+            member_applied(m);
+        }
+        if (r == 0) {
+            r = engine_rebuild(&run->e, eb);
+        }
+        if (r == 0 || r == -EINPROGRESS) {
             member_set_was_primary(run, false);
             run->st.rebuilt = true;
             run->st.rebuilt_epoch = run->order.epoch;
@@ -681,22 +871,27 @@ static int member_act(struct member *m, const struct instance_plan *p, uint64_t 
     case INSTANCE_ACTION_START:
     case INSTANCE_ACTION_RESTART:
         r = member_open(m, p->as_primary, p->follow, eb);
-        if (r == 0)
+        if (r == 0) {
             member_applied(m);
-        if (r == 0 && p->action == INSTANCE_ACTION_RESTART)
+        }
+        if (r == 0 && p->action == INSTANCE_ACTION_RESTART) {
             r = engine_stop(&run->e, eb);
-        if (r == 0 && member_strays(m) > 0)
+        }
+        if (r == 0 && member_strays(m) > 0) {
             slog_warn(LOG_CTX({"cluster", m->cluster}, {"member", m->name}),
                       "killed processes left by the previous postmaster");
-        if (r == 0)
+        }
+        if (r == 0) {
             r = engine_start(&run->e, member_mode(p->as_primary), eb);
-        if (r == 0)
+        }
+        if (r == 0 || r == -EINPROGRESS) {
             run->final_lsn = 0;
-        if (r == 0)
             run->watch_since_ms = now;
+        }
         return r;
     case INSTANCE_ACTION_KILL:
-        return member_quick_stop(m, eb);
+        /* Frozen: a fast or immediate shutdown would only wait out its deadline. */
+        return engine_kill(&run->e, eb);
     case INSTANCE_ACTION_FENCE:
         return member_note_final_lsn(m, member_quick_stop(m, eb));
     case INSTANCE_ACTION_STOP:
@@ -718,21 +913,25 @@ static int member_act(struct member *m, const struct instance_plan *p, uint64_t 
 
 static enum proto_role member_role(const struct member_run *run)
 {
-    if (!run->status.running)
+    if (!run->status.running) {
         return PROTO_ROLE_UNKNOWN;
-    if (run->probe_kind != INSTANCE_PROBE_UP)
+    }
+    if (run->probe_kind != INSTANCE_PROBE_UP) {
         return run->last_up.up ? (run->primary_seen ? PROTO_ROLE_PRIMARY : PROTO_ROLE_STANDBY)
                                : PROTO_ROLE_UNKNOWN;
-    if (!run->probe.in_recovery)
+    }
+    if (!run->probe.in_recovery) {
         return PROTO_ROLE_PRIMARY;
+    }
     return run->order.role == PROTO_ROLE_LEADER ? PROTO_ROLE_LEADER : PROTO_ROLE_STANDBY;
 }
 
 static bool member_replica_listed(const struct proto_instance_report *r, const char *name)
 {
     for (uint32_t i = 0; i < r->n_replicas; i++) {
-        if (strcmp(r->replicas[i].name, name) == 0)
+        if (strcmp(r->replicas[i].name, name) == 0) {
             return true;
+        }
     }
     return false;
 }
@@ -746,8 +945,9 @@ static void member_report_replicas(const struct probe_result *pr, struct proto_i
 
         if (!str_is_dns_label(rp->application_name) || rp->state == PROTO_REPL_STATE_UNKNOWN ||
             rp->sync_state == PROTO_SYNC_STATE_UNKNOWN ||
-            member_replica_listed(r, rp->application_name))
+            member_replica_listed(r, rp->application_name)) {
             continue;
+        }
         out = &r->replicas[r->n_replicas++];
         (void) str_copy(out->name, sizeof(out->name), rp->application_name);
         out->state = rp->state;
@@ -836,8 +1036,9 @@ static void member_publish(struct member *m, uint64_t now, int ctl_rc, const cha
         kick_data = m->env->kick_data;
     }
     pthread_mutex_unlock(&m->env->mu);
-    if (kick)
+    if (kick) {
         kick(kick_data);
+    }
 }
 
 /* Publishes the state shown while a long action runs, so the report says so at once. */
@@ -845,8 +1046,9 @@ static void member_publish_doing(struct member *m, const struct instance_plan *p
 {
     struct member_run *run = m->run;
 
-    if (p->doing == run->inst.state)
+    if (p->doing == run->inst.state) {
         return;
+    }
     instance_set_state(&run->inst, p->doing, p->reason);
     member_publish(m, now, 0, NULL);
 }
@@ -855,8 +1057,9 @@ static void member_log_state(struct member *m, const char *rule)
 {
     struct member_run *run = m->run;
 
-    if (run->inst.state == run->logged_state)
+    if (run->inst.state == run->logged_state) {
         return;
+    }
     slog_info(LOG_CTX({"cluster", m->cluster}, {"member", m->name}, {"rule", rule}),
               "state %s -> %s: %s", proto_state_to_string(run->logged_state),
               proto_state_to_string(run->inst.state), run->inst.reason);
@@ -869,14 +1072,15 @@ static void member_log_plan(struct member *m, const struct instance_plan *p)
     struct member_run *run = m->run;
 
     if (p->action == INSTANCE_ACTION_WAIT) {
-        if (run->last_wait_rule != p->rule)
+        if (run->last_wait_rule != p->rule) {
             slog_info(LOG_CTX({"cluster", m->cluster}, {"member", m->name}, {"rule", p->rule}),
                       "waiting: %s", p->reason);
+        }
         run->last_wait_rule = p->rule;
         return;
     }
     run->last_wait_rule = NULL;
-    if (p->action != INSTANCE_ACTION_NONE)
+    if (p->action != INSTANCE_ACTION_NONE) {
         slog_info(LOG_CTX({"cluster", m->cluster}, {"member", m->name}, {"rule", p->rule},
                           {"action", instance_action_to_string(p->action)}),
                   "%s (%s)%s", instance_action_to_string(p->action), p->reason,
@@ -884,6 +1088,7 @@ static void member_log_plan(struct member *m, const struct instance_plan *p)
                           ? (p->as_primary ? " as primary"
                                            : (p->follow ? " as standby" : " as idle standby"))
                           : "");
+    }
 }
 
 /* Why the order cannot be acted on (no order at all: nothing to say). */
@@ -923,9 +1128,15 @@ static void member_tick(struct member *m)
         r = member_act(m, &p, now, &eb);
         now = clock_now_ms();
         run->not_receiving_since_ms = 0;
-        if (r < 0)
+        if (r == -EINPROGRESS) {
+            slog_info(LOG_CTX({"cluster", m->cluster}, {"member", m->name}, {"rule", p.rule},
+                              {"err", eb.msg}),
+                      "%s: started; the probe follows it until it accepts connections",
+                      instance_action_to_string(p.action));
+        } else if (r < 0) {
             slog_warn_errno(LOG_CTX({"cluster", m->cluster}, {"member", m->name}, {"rule", p.rule}),
                             r, &eb, "%s failed", instance_action_to_string(p.action));
+        }
         pthread_mutex_lock(&m->env->mu);
         member_kick_locked(m); /* look again at once */
         pthread_mutex_unlock(&m->env->mu);
@@ -934,9 +1145,16 @@ static void member_tick(struct member *m)
                    run->disk_free, run->order.storage_bytes);
     }
     instance_done(&run->inst, &p, r, eb.msg, now);
+    if (p.action == INSTANCE_ACTION_FAIL && strcmp(p.rule, "resync-failed") == 0 &&
+        run->stuck_why[0]) {
+        char why[PROTO_ERROR_MAX + 1];
+
+        (void) snprintf(why, sizeof(why), "%s: %s", p.reason, run->stuck_why);
+        instance_set_error(&run->inst, why);
+    }
     member_log_state(m, p.rule);
     member_save(m);
-    member_publish(m, now, r, eb.msg);
+    member_publish(m, now, r == -EINPROGRESS ? 0 : r, eb.msg);
 }
 
 /* ---- the thread ---- */
@@ -953,8 +1171,9 @@ static bool member_wait(struct member *m)
         struct timespec ts;
         uint64_t left;
 
-        if (now >= deadline)
+        if (now >= deadline) {
             break;
+        }
         left = deadline - now;
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += (time_t) (left / 1000);
@@ -976,8 +1195,9 @@ static void *member_main(void *arg)
     struct member *m = arg;
 
     m->run->watch_since_ms = clock_now_ms();
-    while (member_wait(m))
+    while (member_wait(m)) {
         member_tick(m);
+    }
     pthread_mutex_lock(&m->env->mu);
     m->finished = true;
     pthread_cond_broadcast(&m->env->ops_cond);

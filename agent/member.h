@@ -27,10 +27,12 @@
 #include "proto/desired.h"
 #include "proto/report.h"
 
-#define MEMBER_QUICK_STOP_MS 1000  /* hung or fencing: pg_ctl stop -m fast -t 1, then ... */
-#define MEMBER_QUICK_KILL_MS 1000  /* ... -m immediate -t 1, then SIGKILL */
-#define MEMBER_DIVERGE_MS    15000 /* a standby not streaming this long, upstream up: rewind */
-#define MEMBER_STRAY_WAIT_MS 2000  /* backends of a dead postmaster: wait, then SIGKILL */
+#define MEMBER_QUICK_STOP_MS 1000    /* fencing: pg_ctl stop -m fast -t 1, then ... */
+#define MEMBER_QUICK_KILL_MS 1000    /* ... -m immediate -t 1, then SIGKILL */
+#define MEMBER_DIVERGE_MS    15000   /* a standby not streaming this long, upstream up: rewind */
+#define MEMBER_WAL_GONE_MS   3000    /* ... this long when its log says its WAL is gone there */
+#define MEMBER_STRAY_WAIT_MS 2000    /* backends of a dead postmaster: wait, then SIGKILL */
+#define MEMBER_WAL_RETRY     "500ms" /* wal_retrieve_retry_interval (PostgreSQL: 5 s) */
 
 /* What every member shares: configuration (read-only) and node-wide state (under mu). */
 struct member_env {
@@ -43,6 +45,7 @@ struct member_env {
     int uid, gid; /* the database user; -1: ours */
     uint64_t probe_interval_ms;
     uint64_t probe_budget_ms;
+    uint32_t copy_max_rate_kbps; /* engine_instance.copy_max_rate_kbps */
     struct proc_ops proc;
     /* Under mu. */
     bool maintenance;         /* node-wide (og-agent ctl maintenance on) */

@@ -108,21 +108,26 @@ static int probe_wait(PGconn *conn, bool write, uint64_t deadline_ms)
 {
     struct pollfd p = {.fd = PQsocket(conn), .events = write ? POLLOUT : POLLIN};
 
-    if (p.fd < 0)
+    if (p.fd < 0) {
         return -EBADF;
+    }
     for (;;) {
         uint64_t now = probe_now_ms();
         int r;
 
-        if (now >= deadline_ms)
+        if (now >= deadline_ms) {
             return 0;
+        }
         r = poll(&p, 1, (int) (deadline_ms - now));
-        if (r > 0)
+        if (r > 0) {
             return 1;
-        if (r == 0)
+        }
+        if (r == 0) {
             return 0;
-        if (errno != EINTR)
+        }
+        if (errno != EINTR) {
             return -errno;
+        }
     }
 }
 
@@ -133,11 +138,13 @@ static void probe_error(struct errbuf *eb, const char *what, PGconn *conn)
 
     (void) str_copy(msg, sizeof(msg), conn ? PQerrorMessage(conn) : "out of memory");
     for (char *p = msg; *p; p++) {
-        if (*p == '\n' || *p == '\r')
+        if (*p == '\n' || *p == '\r') {
             *p = ' ';
+        }
     }
-    for (size_t n = strlen(msg); n > 0 && msg[n - 1] == ' '; n--)
+    for (size_t n = strlen(msg); n > 0 && msg[n - 1] == ' '; n--) {
         msg[n - 1] = '\0';
+    }
     errbuf_set(eb, "%s: %s", what, msg);
 }
 
@@ -148,11 +155,13 @@ static int probe_classify_failure(PGconn *conn, struct errbuf *eb)
 
     probe_error(eb, "connect", conn);
     if (strstr(m, "starting up") || strstr(m, "shutting down") ||
-        strstr(m, "not yet accepting connections") || strstr(m, "in recovery mode"))
+        strstr(m, "not yet accepting connections") || strstr(m, "in recovery mode")) {
         return -EAGAIN;
+    }
     if (strstr(m, "authentication failed") || strstr(m, "no pg_hba.conf entry") ||
-        strstr(m, "password"))
+        strstr(m, "password")) {
         return -EACCES;
+    }
     return -ECONNREFUSED;
 }
 
@@ -207,13 +216,15 @@ static int probe_connect(PGconn *conn, uint64_t deadline_ms, struct probe_result
 {
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
-    if (!conn || PQstatus(conn) == CONNECTION_BAD)
+    if (!conn || PQstatus(conn) == CONNECTION_BAD) {
         return conn ? probe_classify_failure(conn, eb) : -ENOMEM;
+    }
     while (st != PGRES_POLLING_OK) {
         int w;
 
-        if (st == PGRES_POLLING_FAILED)
+        if (st == PGRES_POLLING_FAILED) {
             return probe_classify_failure(conn, eb);
+        }
         w = probe_wait(conn, st == PGRES_POLLING_WRITING, deadline_ms);
         if (w == 0) {
             /* Still waiting for the TCP handshake: nobody there. Past it: frozen. */
@@ -243,8 +254,9 @@ static uint64_t probe_lsn(const PGresult *r, int row, int col)
 {
     uint64_t lsn = 0;
 
-    if (!PQgetisnull(r, row, col))
+    if (!PQgetisnull(r, row, col)) {
         (void) str_parse_lsn(PQgetvalue(r, row, col), &lsn);
+    }
     return lsn;
 }
 
@@ -260,16 +272,18 @@ static void probe_read_scalars(const PGresult *r, struct probe_result *res)
 
     res->in_recovery = probe_bool(r, 0, PROBE_COL_IN_RECOVERY);
     /* system_identifier is unsigned in pg_control and shown as a signed bigint. */
-    if (str_to_i64(PQgetvalue(r, 0, PROBE_COL_SYSTEM_ID), INT64_MIN, INT64_MAX, &sysid) == 0)
+    if (str_to_i64(PQgetvalue(r, 0, PROBE_COL_SYSTEM_ID), INT64_MIN, INT64_MAX, &sysid) == 0) {
         res->system_id = (uint64_t) sysid;
+    }
     res->current_lsn = probe_lsn(r, 0, PROBE_COL_CURRENT_LSN);
     res->received_lsn = probe_lsn(r, 0, PROBE_COL_RECEIVED_LSN);
     res->replayed_lsn = probe_lsn(r, 0, PROBE_COL_REPLAYED_LSN);
     if (!PQgetisnull(r, 0, PROBE_COL_TLI_HEX)) {
         char *end = NULL;
         unsigned long v = strtoul(PQgetvalue(r, 0, PROBE_COL_TLI_HEX), &end, 16);
-        if (end && *end == '\0' && v <= UINT32_MAX)
+        if (end && *end == '\0' && v <= UINT32_MAX) {
             res->timeline = (uint32_t) v;
+        }
     } else if (!PQgetisnull(r, 0, PROBE_COL_TLI_DEC) &&
                str_to_u32(PQgetvalue(r, 0, PROBE_COL_TLI_DEC), 0, UINT32_MAX, &tli) == 0) {
         res->timeline = tli;
@@ -294,19 +308,22 @@ static void probe_read_replicas(const PGresult *r, struct probe_result *res)
         probe_text(r, i, 1, rp->client_addr, sizeof(rp->client_addr));
         /* openGauss capitalises ("Streaming", "Sync"); PostgreSQL does not. */
         probe_text(r, i, 2, low, sizeof(low));
-        for (char *p = low; *p; p++)
+        for (char *p = low; *p; p++) {
             *p = (char) (*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        }
         (void) proto_repl_state_from_string(low, &rp->state);
         probe_text(r, i, 3, low, sizeof(low));
-        for (char *p = low; *p; p++)
+        for (char *p = low; *p; p++) {
             *p = (char) (*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        }
         (void) proto_sync_state_from_string(low, &rp->sync_state);
         rp->sent_lsn = probe_lsn(r, i, 4);
         rp->flush_lsn = probe_lsn(r, i, 5);
         rp->replay_lsn = probe_lsn(r, i, 6);
         if (PQnfields(r) > 7 && !PQgetisnull(r, i, 7) &&
-            str_to_u64(PQgetvalue(r, i, 7), 0, UINT64_MAX, &rp->reply_age_ms) == 0)
+            str_to_u64(PQgetvalue(r, i, 7), 0, UINT64_MAX, &rp->reply_age_ms) == 0) {
             rp->has_reply_age = true;
+        }
     }
 }
 
@@ -316,12 +333,13 @@ static bool probe_take(PGresult *r, int n, struct probe_result *res, struct errb
 {
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 
-    if (!ok)
+    if (!ok) {
         probe_error(eb, "query", conn);
-    else if (n == 0 && PQntuples(r) == 1 && PQnfields(r) == _PROBE_COL_MAX)
+    } else if (n == 0 && PQntuples(r) == 1 && PQnfields(r) == _PROBE_COL_MAX) {
         probe_read_scalars(r, res);
-    else if (n == 1)
+    } else if (n == 1) {
         probe_read_replicas(r, res);
+    }
     return ok;
 }
 
@@ -337,22 +355,25 @@ static int probe_query(PGconn *conn, enum engine_kind kind, uint64_t deadline_ms
         return -EIO;
     }
     while ((f = PQflush(conn)) == 1) {
-        if (probe_wait(conn, true, deadline_ms) <= 0)
+        if (probe_wait(conn, true, deadline_ms) <= 0) {
             goto hung;
+        }
     }
     for (;;) {
         while (PQisBusy(conn)) {
             int w = probe_wait(conn, false, deadline_ms);
-            if (w <= 0)
+            if (w <= 0) {
                 goto hung;
+            }
             if (!PQconsumeInput(conn)) {
                 probe_error(eb, "query", conn);
                 return -EIO;
             }
         }
         r = PQgetResult(conn);
-        if (!r)
+        if (!r) {
             break;
+        }
         failed += !probe_take(r, n++, res, eb, conn);
         PQclear(r);
     }
@@ -372,8 +393,9 @@ int probe_instance(const struct engine_instance *inst, uint64_t budget_ms, struc
     PGconn *conn;
     int r;
 
-    if (!eb)
+    if (!eb) {
         eb = &local;
+    }
     memset(res, 0, sizeof(*res));
     errbuf_clear(eb);
     conn = probe_start(inst, budget);
@@ -381,13 +403,15 @@ int probe_instance(const struct engine_instance *inst, uint64_t budget_ms, struc
     if (r == 0) {
         res->up = true;
         r = probe_query(conn, inst->kind, start + budget, res, eb);
-        if (r == -ETIMEDOUT)
+        if (r == -ETIMEDOUT) {
             res->up = false;
+        }
     }
     PQfinish(conn);
     res->elapsed_ms = probe_now_ms() - start;
-    if (r < 0)
+    if (r < 0) {
         (void) str_copy(res->error, sizeof(res->error), eb->msg);
+    }
     return r;
 }
 

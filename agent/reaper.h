@@ -52,4 +52,16 @@ int reaper_reap(struct reaper *r);
  */
 int reaper_kill_strays(const char *dir, uint64_t wait_ms);
 
+/*
+ * Leftovers of an agent killed during an operation on the member directory dir (initdb,
+ * pg_basebackup, pg_rewind, gs_ctl build and their helpers, an initdb's single-user postgres):
+ * every process, but ours, our children and grandchildren (this agent's own runs), keep (a
+ * running postmaster; 0: none) and its children, whose working directory is dir or lies
+ * below it (the tools run in dir, a postgres chdirs to dir/data) or whose command line names
+ * a path below dir. They are SIGKILLed (and SIGCONTed) at once, then waited for up to wait_ms
+ * (not our children: polled in /proc until gone or a zombie). Returns how many were killed
+ * (>= 0), or -ETIMEDOUT when some were still there at the deadline.
+ */
+int reaper_kill_tools(const char *dir, int keep, uint64_t wait_ms);
+
 #endif

@@ -28,8 +28,9 @@ struct reporter *reporter_new(const char *base_url, const char *bearer_token, ui
     size_t n = strlen(base_url);
 
     /* Tolerate a trailing slash in the flag. */
-    while (n > 0 && base_url[n - 1] == '/')
+    while (n > 0 && base_url[n - 1] == '/') {
         n--;
+    }
     rp->url = xasprintf("%.*s/api/v1/report", (int) n, base_url);
     rp->http = httpc_new(&opt);
     rp->timeout_ms = timeout_ms;
@@ -38,8 +39,9 @@ struct reporter *reporter_new(const char *base_url, const char *bearer_token, ui
 
 void reporter_free(struct reporter *rp)
 {
-    if (!rp)
+    if (!rp) {
         return;
+    }
     httpc_free(rp->http);
     free(rp->url);
     free(rp);
@@ -52,10 +54,11 @@ static void reporter_error_text(const struct httpc_response *resp, struct errbuf
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(j, "error"), "message");
 
-    if (cJSON_IsString(msg))
+    if (cJSON_IsString(msg)) {
         errbuf_set(eb, "arbiter answered %ld: %s", resp->status, msg->valuestring);
-    else
+    } else {
         errbuf_set(eb, "arbiter answered %ld", resp->status);
+    }
     cJSON_Delete(j);
 }
 
@@ -74,8 +77,9 @@ int reporter_send(struct reporter *rp, const struct proto_report *rep, uint32_t 
     int r;
 
     r = httpc_do(rp->http, &req, &resp, eb);
-    if (r < 0)
+    if (r < 0) {
         goto out;
+    }
     if (resp.status != 200) {
         reporter_error_text(&resp, eb);
         r = -EPROTO;

@@ -31,8 +31,9 @@ int state_epoch_load(const char *path, uint64_t *ret, struct errbuf *eb)
         *ret = 0;
         return 0;
     }
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     text[strcspn(text, "\n")] = '\0';
     r = str_to_u64(text, 0, JSON_INT_MAX, &v);
     free(text);
@@ -50,6 +51,65 @@ int state_epoch_store(const char *path, uint64_t epoch, struct errbuf *eb)
     int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long) epoch);
 
     return fs_write_atomic(path, buf, (size_t) n, 0600, eb);
+}
+
+static void state_memo_to_json(cJSON *root, const struct instance_memo *memo)
+{
+    cJSON *o = json_add_object(root, "memo");
+    cJSON *a = json_add_array(o, "restarts");
+
+    for (uint32_t i = 0; i < memo->n_restarts && i < RESTART_LIMIT_MAX; i++) {
+        cJSON_AddItemToArray(a, cJSON_CreateNumber((double) memo->restart_wall_ms[i]));
+    }
+    json_add_bool(o, "failed", memo->failed);
+    json_add_bool(o, "self_fenced", memo->self_fenced);
+    json_add_bool(o, "was_running", memo->was_running);
+    json_add_str(o, "reason", memo->reason);
+}
+
+/* The memo is optional (files of older agents): absent, it stays empty. */
+static int state_memo_from_json(const cJSON *root, struct instance_memo *memo, struct errbuf *eb)
+{
+    const cJSON *o = NULL;
+    const cJSON *a = NULL;
+    const cJSON *it;
+    int r;
+
+    memset(memo, 0, sizeof(*memo));
+    r = json_get_object(root, NULL, "memo", false, &o, eb);
+    if (r < 0 || !o) {
+        return r;
+    }
+    r = json_get_array(o, NULL, "restarts", true, RESTART_LIMIT_MAX, &a, eb);
+    if (r > 0) {
+        r = 0;
+    }
+    if (r == 0) {
+        r = json_get_bool(o, NULL, "failed", &memo->failed, eb);
+    }
+    if (r == 0) {
+        r = json_get_bool(o, NULL, "self_fenced", &memo->self_fenced, eb);
+    }
+    if (r == 0) {
+        r = json_get_bool(o, NULL, "was_running", &memo->was_running, eb);
+    }
+    if (r == 0) {
+        r = json_get_str(o, NULL, "reason", true, memo->reason, sizeof(memo->reason), eb);
+    }
+    if (r < 0) {
+        return r;
+    }
+    cJSON_ArrayForEach(it, a)
+    {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > (double) JSON_INT_MAX ||
+            memo->n_restarts >= RESTART_LIMIT_MAX) {
+            errbuf_set(eb, "memo.restarts: expected at most %d times in milliseconds",
+                       RESTART_LIMIT_MAX);
+            return -EINVAL;
+        }
+        memo->restart_wall_ms[memo->n_restarts++] = (uint64_t) it->valuedouble;
+    }
+    return 0;
 }
 
 int state_member_store(const char *path, const char *node, const struct state_member *m,
@@ -72,6 +132,7 @@ int state_member_store(const char *path, const char *node, const struct state_me
     json_add_bool(root, "rebuilt", m->rebuilt);
     json_add_u64(root, "rebuilt_epoch", m->rebuilt_epoch);
     json_add_bool(root, "ctl_stopped", m->ctl_stopped);
+    state_memo_to_json(root, &m->memo);
     cJSON_AddItemToObject(root, "order", proto_desired_to_json(d));
     text = json_print(root);
     r = fs_write_atomic(path, text, strlen(text), 0600, eb);
@@ -91,18 +152,27 @@ static int state_member_parse(const char *text, size_t len, struct state_member 
     int r;
 
     r = json_parse_object(text, len, 0, &root, eb);
-    if (r == 0)
+    if (r == 0) {
         r = json_get_u32(root, NULL, "version", STATE_VERSION, STATE_VERSION, &version, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = json_get_bool(root, NULL, "was_primary", &m->was_primary, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = json_get_bool(root, NULL, "rebuilt", &m->rebuilt, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = json_get_u64(root, NULL, "rebuilt_epoch", 0, JSON_INT_MAX, &m->rebuilt_epoch, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = json_get_bool(root, NULL, "ctl_stopped", &m->ctl_stopped, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
+        r = state_memo_from_json(root, &m->memo, eb);
+    }
+    if (r == 0) {
         r = json_get_object(root, NULL, "order", true, &order, eb);
+    }
     if (r == 0) {
         order_text = json_print(order);
         r = proto_desired_decode(order_text, strlen(order_text), d, eb);
@@ -113,8 +183,9 @@ static int state_member_parse(const char *text, size_t len, struct state_member 
     }
     if (r == 0) {
         m->has_order = d->n_instances == 1;
-        if (m->has_order)
+        if (m->has_order) {
             m->order = d->instances[0];
+        }
     }
     free(order_text);
     cJSON_Delete(root);
@@ -136,8 +207,9 @@ int state_member_load(const char *path, struct state_member *ret, struct errbuf 
             r = -EINVAL;
         }
     }
-    if (r == 0)
+    if (r == 0) {
         *ret = *m;
+    }
     free(text);
     free(d);
     free(m);

@@ -10,7 +10,10 @@
  *  - per member, ROOT/<ns>/<cluster>/<member>.agent.json: the last applied order (a
  *    desired-state document holding that one instance, so it goes through the same
  *    validating decoder), whether the data directory last ran as a primary, the epoch of the
- *    last completed ordered rebuild, and an operator's stop.
+ *    last completed ordered rebuild, an operator's stop, and the instance record's memo
+ *    (restarts counted in the window, FAILED, the self-fencing latch: agent/instance.h), so
+ *    that killing the agent resets none of them. Files of older agents, without the memo,
+ *    load with an empty one.
  *
  * The member file holds the database password (the probe and the replication connections
  * need it before the arbiter answers). It is root's, mode 0600, in a root-owned directory the
@@ -24,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/instance.h"
 #include "common/errbuf.h"
 #include "proto/desired.h"
 
@@ -38,6 +42,7 @@ struct state_member {
     bool rebuilt;                        /* an ordered rebuild completed ... */
     uint64_t rebuilt_epoch;              /* ... for this epoch */
     bool ctl_stopped;                    /* stopped by the operator, until ctl start */
+    struct instance_memo memo;           /* restarts (wall clock), FAILED, self-fenced */
 };
 
 /* Reads the epoch file at path into *ret (a missing file is epoch 0). 0, -EINVAL, -errno. */

@@ -45,13 +45,16 @@ static int storage_resolve_existing(const char *path, char *buf, struct errbuf *
     for (int i = 0; i < STORAGE_WALK_DEPTH; i++) {
         char *slash;
 
-        if (realpath(probe, buf))
+        if (realpath(probe, buf)) {
             return 0;
-        if (errno != ENOENT && errno != ENOTDIR)
+        }
+        if (errno != ENOENT && errno != ENOTDIR) {
             return storage_fail(eb, errno, "realpath", probe);
+        }
         slash = strrchr(probe, '/');
-        if (!slash || slash == probe)
+        if (!slash || slash == probe) {
             break;
+        }
         *slash = '\0';
     }
     return storage_fail(eb, ENOENT, "no existing ancestor of", path);
@@ -64,11 +67,13 @@ static int storage_check_resolved(const char *root, const char *path, struct err
     char real_path[PATH_MAX];
     int r;
 
-    if (!realpath(root, real_root))
+    if (!realpath(root, real_root)) {
         return storage_fail(eb, errno, "realpath", root);
+    }
     r = storage_resolve_existing(path, real_path, eb);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     if (!fs_path_is_within(real_root, real_path)) {
         errbuf_set(eb, "%s resolves to %s, outside the root %s", path, real_path, real_root);
         return -EXDEV;
@@ -81,8 +86,9 @@ static bool storage_chars_ok(const char *p)
     for (; *p; p++) {
         char c = *p;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '/' || c == '.' || c == '_' || c == '-'))
+              c == '/' || c == '.' || c == '_' || c == '-')) {
             return false;
+        }
     }
     return true;
 }
@@ -127,8 +133,9 @@ int storage_paths_build(const char *root, const char *ns, const char *cluster, c
             return -EXDEV;
         }
         r = storage_check_resolved(root, all[i], eb);
-        if (r < 0)
+        if (r < 0) {
             return r;
+        }
     }
     *ret = p;
     return 0;
@@ -139,12 +146,15 @@ int storage_prepare_root(const char *root, struct errbuf *eb)
     struct stat st;
     int r = fs_mkdir_p(root, 0711, eb);
 
-    if (r < 0)
+    if (r < 0) {
         return r;
-    if (stat(root, &st) < 0)
+    }
+    if (stat(root, &st) < 0) {
         return storage_fail(eb, errno, "stat", root);
-    if ((st.st_mode & 0011) != 0011 && chmod(root, (st.st_mode & 07777) | 0011) < 0)
+    }
+    if ((st.st_mode & 0011) != 0011 && chmod(root, (st.st_mode & 07777) | 0011) < 0) {
         return storage_fail(eb, errno, "chmod", root);
+    }
     return 0;
 }
 
@@ -154,19 +164,23 @@ static int storage_mkdir(const char *dir, mode_t mode, int uid, int gid, struct 
     struct stat st;
     int r = fs_mkdir_p(dir, mode, eb);
 
-    if (r < 0)
+    if (r < 0) {
         return r;
-    if (lstat(dir, &st) < 0)
+    }
+    if (lstat(dir, &st) < 0) {
         return storage_fail(eb, errno, "lstat", dir);
+    }
     if (!S_ISDIR(st.st_mode)) {
         errbuf_set(eb, "%s is not a directory", dir);
         return -ENOTDIR;
     }
-    if ((st.st_mode & 07777) != mode && chmod(dir, mode) < 0)
+    if ((st.st_mode & 07777) != mode && chmod(dir, mode) < 0) {
         return storage_fail(eb, errno, "chmod", dir);
+    }
     if ((uid >= 0 && st.st_uid != (uid_t) uid) || (gid >= 0 && st.st_gid != (gid_t) gid)) {
-        if (lchown(dir, (uid_t) uid, (gid_t) gid) < 0)
+        if (lchown(dir, (uid_t) uid, (gid_t) gid) < 0) {
             return storage_fail(eb, errno, "chown", dir);
+        }
     }
     return 0;
 }
@@ -178,15 +192,18 @@ int storage_prepare_cluster(const char *root, const struct storage_paths *p, str
     int r;
 
     r = storage_check_resolved(root, p->cluster_dir, eb);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     (void) str_copy(ns_dir, sizeof(ns_dir), p->cluster_dir);
     slash = strrchr(ns_dir, '/');
-    if (slash)
+    if (slash) {
         *slash = '\0';
+    }
     r = storage_mkdir(ns_dir, 0711, -1, -1, eb);
-    if (r == 0)
+    if (r == 0) {
         r = storage_mkdir(p->cluster_dir, 0711, -1, -1, eb);
+    }
     return r < 0 ? r : storage_check_resolved(root, p->cluster_dir, eb);
 }
 
@@ -197,10 +214,12 @@ int storage_prepare_member(const char *root, const struct storage_paths *p, int 
     int r;
 
     r = storage_check_resolved(root, p->member_dir, eb);
-    if (r == 0)
+    if (r == 0) {
         r = storage_prepare_cluster(root, p, eb);
-    if (r == 0)
+    }
+    if (r == 0) {
         r = storage_mkdir(p->member_dir, 0700, uid, gid, eb);
+    }
     for (size_t i = 0; r == 0 && i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
         char dir[ENGINE_PATH_MAX + 16];
 
@@ -238,16 +257,19 @@ static int storage_walk(int dirfd, int depth, uint64_t *total, struct errbuf *eb
     while (r == 0 && (de = readdir(d)) != NULL) {
         struct stat st;
 
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
             continue;
-        if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        }
+        if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             continue;
+        }
         if (S_ISREG(st.st_mode)) {
             *total += (uint64_t) st.st_size;
         } else if (S_ISDIR(st.st_mode)) {
             int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (fd >= 0)
+            if (fd >= 0) {
                 r = storage_walk(fd, depth + 1, total, eb);
+            }
         }
     }
     closedir(d);
@@ -260,10 +282,12 @@ int storage_tree_bytes(const char *dir, uint64_t *ret_bytes, struct errbuf *eb)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int r;
 
-    if (fd < 0)
+    if (fd < 0) {
         return storage_fail(eb, errno, "open", dir);
+    }
     r = storage_walk(fd, 0, &total, eb);
-    if (r == 0)
+    if (r == 0) {
         *ret_bytes = total;
+    }
     return r;
 }

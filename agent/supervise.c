@@ -78,6 +78,7 @@ struct supervise *supervise_new(const struct supervise_config *cfg)
     s->env.gid = cfg->gid;
     s->env.probe_interval_ms = cfg->probe_interval_ms;
     s->env.probe_budget_ms = cfg->probe_budget_ms;
+    s->env.copy_max_rate_kbps = cfg->copy_max_rate_kbps;
     s->env.proc = cfg->proc;
     return s;
 }
@@ -98,8 +99,9 @@ static struct member *supervise_find(struct supervise *s, const char *ns, const 
     for (uint32_t i = 0; i < s->n_members; i++) {
         struct member *m = s->members[i];
         if (strcmp(m->name, name) == 0 && (!ns || strcmp(m->ns, ns) == 0) &&
-            (!cluster || strcmp(m->cluster, cluster) == 0))
+            (!cluster || strcmp(m->cluster, cluster) == 0)) {
             return m;
+        }
     }
     return NULL;
 }
@@ -138,11 +140,13 @@ static struct supervise_epoch *supervise_epoch(struct supervise *s, const char *
 
     for (uint32_t i = 0; i < s->n_epochs; i++) {
         e = &s->epochs[i];
-        if (strcmp(e->ns, ns) == 0 && strcmp(e->cluster, cluster) == 0)
+        if (strcmp(e->ns, ns) == 0 && strcmp(e->cluster, cluster) == 0) {
             return e;
+        }
     }
-    if (s->n_epochs >= SUPERVISE_MAX)
+    if (s->n_epochs >= SUPERVISE_MAX) {
         return NULL;
+    }
     e = &s->epochs[s->n_epochs];
     memset(e, 0, sizeof(*e));
     r = state_epoch_load(path, &e->epoch, &eb);
@@ -167,8 +171,9 @@ int supervise_discover(struct supervise *s, struct errbuf *eb)
 
     (void) snprintf(pattern, sizeof(pattern), "%s/*/*/*%s", s->env.root, STORAGE_STATE_SUFFIX);
     r = glob(pattern, 0, NULL, &g);
-    if (r == GLOB_NOMATCH)
+    if (r == GLOB_NOMATCH) {
         return 0;
+    }
     if (r != 0) {
         errbuf_set(eb, "cannot list %s", pattern);
         return -EIO;
@@ -182,8 +187,9 @@ int supervise_discover(struct supervise *s, struct errbuf *eb)
         size_t n;
 
         (void) str_copy(rel, sizeof(rel), g.gl_pathv[i] + strlen(s->env.root));
-        if (sscanf(rel, "/%64[^/]/%64[^/]/%78[^/]", ns, cluster, name) != 3)
+        if (sscanf(rel, "/%64[^/]/%64[^/]/%78[^/]", ns, cluster, name) != 3) {
             continue;
+        }
         n = strlen(name) - strlen(STORAGE_STATE_SUFFIX);
         name[n] = '\0';
         if (storage_paths_build(s->env.root, ns, cluster, name, &paths, &peb) < 0) {
@@ -210,8 +216,9 @@ static bool supervise_refused_before(const struct supervise *s, const struct sup
     for (uint32_t i = 0; i < s->n_prev_refused; i++) {
         const struct supervise_refused *p = &s->prev_refused[i];
         if (!strcmp(p->ns, rf->ns) && !strcmp(p->cluster, rf->cluster) &&
-            !strcmp(p->member, rf->member) && !strcmp(p->error, rf->error))
+            !strcmp(p->member, rf->member) && !strcmp(p->error, rf->error)) {
             return true;
+        }
     }
     return false;
 }
@@ -222,27 +229,31 @@ static void supervise_refuse_member(struct supervise *s, const struct proto_inst
 {
     struct supervise_refused *rf;
 
-    if (s->n_refused >= SUPERVISE_MAX)
+    if (s->n_refused >= SUPERVISE_MAX) {
         return;
+    }
     rf = &s->refused[s->n_refused++];
     (void) str_copy(rf->ns, sizeof(rf->ns), in->namespace_);
     (void) str_copy(rf->cluster, sizeof(rf->cluster), in->cluster);
     (void) str_copy(rf->member, sizeof(rf->member), in->member);
     (void) snprintf(rf->error, sizeof(rf->error), "order refused: %s", why);
-    if (!supervise_refused_before(s, rf))
+    if (!supervise_refused_before(s, rf)) {
         slog_error(LOG_CTX({"cluster", rf->cluster}, {"member", rf->member}, {"err", why}),
                    "order refused; nothing created");
+    }
 }
 
 /* Sets m's refusal text, logging it when it is new. */
 static void supervise_order_error(struct member *m, const char *text)
 {
-    if (strcmp(m->order_error, text) == 0)
+    if (strcmp(m->order_error, text) == 0) {
         return;
+    }
     (void) str_copy(m->order_error, sizeof(m->order_error), text);
-    if (text[0])
+    if (text[0]) {
         slog_warn(LOG_CTX({"cluster", m->cluster}, {"member", m->name}, {"err", text}),
                   "order refused; the instance is left as it is");
+    }
 }
 
 /* The epoch rule for one order: 0 to take it (a higher epoch stored first), -1 to refuse. */
@@ -268,8 +279,9 @@ static int supervise_check_epoch(struct supervise *s, struct member *m,
     }
     if (in->epoch > e->epoch) {
         r = storage_prepare_cluster(s->env.root, &m->paths, &eb);
-        if (r == 0)
+        if (r == 0) {
             r = state_epoch_store(m->paths.epoch_file, in->epoch, &eb);
+        }
         if (r < 0) {
             (void) snprintf(msg, sizeof(msg), "order refused: cannot store epoch: %s", eb.msg);
             supervise_order_error(m, msg);
@@ -297,16 +309,18 @@ static void supervise_take(struct supervise *s, const struct proto_instance_desi
         return;
     }
     m = supervise_find(s, in->namespace_, in->cluster, in->member);
-    if (!m)
+    if (!m) {
         m = supervise_add(s, in->namespace_, in->cluster, in->member, &paths);
+    }
     if (!m) {
         supervise_refuse_member(s, in, "too many members on this node");
         return;
     }
     m->in_desired = true;
     member_kick_locked(m);
-    if (supervise_check_epoch(s, m, in) < 0)
+    if (supervise_check_epoch(s, m, in) < 0) {
         return;
+    }
     supervise_order_error(m, "");
     if (!m->has_order || memcmp(&m->order, in, sizeof(*in)) != 0) {
         m->order = *in;
@@ -331,19 +345,22 @@ void supervise_deliver(const struct proto_desired *d, uint64_t now_ms, void *dat
     s->n_refused = 0;
     for (uint32_t i = 0; i < s->n_members; i++) {
         struct member *m = s->members[i];
-        if (m->in_desired)
+        if (m->in_desired) {
             member_kick_locked(m); /* leaving the desired state: unmanaged from now */
+        }
         m->in_desired = false;
     }
-    for (uint32_t i = 0; i < d->n_instances; i++)
+    for (uint32_t i = 0; i < d->n_instances; i++) {
         supervise_take(s, &d->instances[i], now_ms);
+    }
     if (s->epoch_raised) {
         kick = s->env.kick;
         kick_data = s->env.kick_data;
     }
     pthread_mutex_unlock(&s->env.mu);
-    if (kick)
+    if (kick) {
         kick(kick_data);
+    }
 }
 
 void supervise_refuse(const char *why, void *data)
@@ -367,15 +384,17 @@ void supervise_fill(struct proto_report *rep, void *data)
         struct proto_instance_report *r = &rep->instances[rep->n_instances];
         struct supervise_epoch *e;
 
-        if (!m->published)
+        if (!m->published) {
             continue;
+        }
         *r = m->report;
         e = supervise_epoch(s, m->ns, m->cluster, m->paths.epoch_file);
         r->epoch = e ? e->epoch : 0;
-        if (m->order_error[0])
+        if (m->order_error[0]) {
             (void) str_copy(r->last_error, sizeof(r->last_error), m->order_error);
-        else if (s->desired_error[0] && !r->last_error[0])
+        } else if (s->desired_error[0] && !r->last_error[0]) {
             (void) str_copy(r->last_error, sizeof(r->last_error), s->desired_error);
+        }
         rep->n_instances++;
     }
     for (uint32_t i = 0; i < s->n_refused && rep->n_instances < PROTO_MAX_INSTANCES; i++) {
@@ -446,14 +465,16 @@ static int supervise_ctl(struct supervise *s, const char *member, int op, struct
         errbuf_set(eb, "member %s has no order from the arbiter yet", member);
         return -EAGAIN;
     }
-    if (op == 's')
+    if (op == 's') {
         m->ctl_stop = true;
+    }
     if (op == 'S') {
         m->ctl_stop = false;
         m->ctl_start = true;
     }
-    if (op == 'r')
+    if (op == 'r') {
         m->ctl_restart = true;
+    }
     seq = ++m->ctl_seq;
     member_kick_locked(m);
     r = -ETIMEDOUT;
@@ -461,16 +482,18 @@ static int supervise_ctl(struct supervise *s, const char *member, int op, struct
         uint64_t now = clock_now_ms();
         struct timespec ts;
 
-        if (now >= deadline)
+        if (now >= deadline) {
             break;
+        }
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += (time_t) ((deadline - now) / 1000) + 1;
         (void) pthread_cond_timedwait(&s->env.ops_cond, &s->env.mu, &ts);
     }
     if (m->ctl_done_seq >= seq) {
         r = m->ctl_result;
-        if (r < 0)
+        if (r < 0) {
             errbuf_set(eb, "%s", m->ctl_error);
+        }
     } else {
         errbuf_set(eb, "member %s: the request is still under way", member);
     }
@@ -497,12 +520,14 @@ int supervise_ops_maintenance(struct supervise *s, bool on, struct errbuf *eb)
 {
     (void) eb;
     pthread_mutex_lock(&s->env.mu);
-    if (s->env.maintenance != on)
+    if (s->env.maintenance != on) {
         slog_info(LOG_CTX({"node", s->env.node}), "maintenance %s: %s", on ? "on" : "off",
                   on ? "no automatic restarts" : "automatic restarts resume");
+    }
     s->env.maintenance = on;
-    for (uint32_t i = 0; i < s->n_members; i++)
+    for (uint32_t i = 0; i < s->n_members; i++) {
         member_kick_locked(s->members[i]);
+    }
     pthread_mutex_unlock(&s->env.mu);
     return 0;
 }
@@ -544,17 +569,20 @@ int supervise_ops_backup(struct supervise *s, const char *member, cJSON **ret_js
         goto out;
     }
     r = engine_open(&e, in, &s->env.proc, eb);
-    if (r == 0)
+    if (r == 0) {
         r = probe_instance(in, s->env.probe_budget_ms, pr, eb);
-    if (r < 0)
+    }
+    if (r < 0) {
         goto out;
+    }
     b->has_lsn = true;
     b->lsn = pr->in_recovery ? pr->replayed_lsn : pr->current_lsn;
     supervise_backup_dir(&e, b->lsn, b->path, sizeof(b->path));
     slog_info(LOG_CTX({"member", member}, {"path", b->path}), "local backup started");
     r = engine_backup(&e, NULL, b->path, eb);
-    if (r == 0)
+    if (r == 0) {
         r = storage_tree_bytes(b->path, &b->bytes, eb);
+    }
     if (r < 0) {
         (void) slog_error_errno(LOG_CTX({"member", member}), r, eb, "local backup failed");
         goto out;
@@ -576,20 +604,24 @@ bool supervise_stop(struct supervise *s, uint64_t wait_ms)
     uint64_t deadline = clock_now_ms() + wait_ms;
     bool all = false;
 
-    if (!s)
+    if (!s) {
         return true;
+    }
     pthread_mutex_lock(&s->env.mu);
-    for (uint32_t i = 0; i < s->n_members; i++)
+    for (uint32_t i = 0; i < s->n_members; i++) {
         member_stop_locked(s->members[i]);
+    }
     while (!all) {
         uint64_t now = clock_now_ms();
         struct timespec ts;
 
         all = true;
-        for (uint32_t i = 0; i < s->n_members; i++)
+        for (uint32_t i = 0; i < s->n_members; i++) {
             all = all && (s->members[i]->finished || !s->members[i]->started);
-        if (all || now >= deadline)
+        }
+        if (all || now >= deadline) {
             break;
+        }
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += 50 * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
@@ -604,8 +636,9 @@ bool supervise_stop(struct supervise *s, uint64_t wait_ms)
                  "next agent");
         return false;
     }
-    for (uint32_t i = 0; i < s->n_members; i++)
+    for (uint32_t i = 0; i < s->n_members; i++) {
         member_free(s->members[i]);
+    }
     pthread_cond_destroy(&s->env.ops_cond);
     pthread_mutex_destroy(&s->env.mu);
     free(s);

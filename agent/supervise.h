@@ -41,7 +41,8 @@ struct supervise_config {
     int uid, gid; /* the database user; -1: ours */
     uint64_t probe_interval_ms;
     uint64_t probe_budget_ms;
-    struct proc_ops proc; /* runs every program (agent/reaper.h counts them) */
+    uint32_t copy_max_rate_kbps; /* base backups of members: --max-rate (0: unlimited) */
+    struct proc_ops proc;        /* runs every program (agent/reaper.h counts them) */
 };
 
 struct supervise;

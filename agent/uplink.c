@@ -101,9 +101,10 @@ static void uplink_note_failure(struct uplink *u, int r, const struct errbuf *eb
     u->reachable = false;
     u->outage_logged = true;
     pthread_mutex_unlock(&u->mu);
-    if (log_it)
+    if (log_it) {
         slog_warn_errno(LOG_CTX({"arbiter", u->url}), r, eb,
                         "arbiter unreachable; instances keep running, retrying every heartbeat");
+    }
 }
 
 static void uplink_note_refusal(struct uplink *u, const struct errbuf *eb)
@@ -114,9 +115,10 @@ static void uplink_note_refusal(struct uplink *u, const struct errbuf *eb)
     log_it = strcmp(u->last_refusal, eb->msg) != 0;
     (void) str_copy(u->last_refusal, sizeof(u->last_refusal), eb->msg);
     pthread_mutex_unlock(&u->mu);
-    if (log_it)
+    if (log_it) {
         slog_error(LOG_CTX({"arbiter", u->url}, {"err", eb->msg}),
                    "desired state refused: nothing applied");
+    }
     u->ops.refuse(eb->msg, u->ops.data);
 }
 
@@ -140,20 +142,23 @@ static bool uplink_accept(struct uplink_worker *w, uint64_t sent_ms, uint64_t kn
         u->generation = d->generation;
         u->accepted_at_ms = now;
         if (d->heartbeat_ms >= UPLINK_HEARTBEAT_MIN_MS &&
-            d->heartbeat_ms <= UPLINK_HEARTBEAT_MAX_MS)
+            d->heartbeat_ms <= UPLINK_HEARTBEAT_MAX_MS) {
             u->heartbeat_ms = d->heartbeat_ms;
+        }
     }
     u->last_ok_ms = now;
     was_reachable = u->reachable;
     u->reachable = true;
     u->last_refusal[0] = '\0';
     pthread_mutex_unlock(&u->mu);
-    if (deliver)
+    if (deliver) {
         u->ops.deliver(d, now, u->ops.data);
+    }
     pthread_mutex_unlock(&u->deliver_mu);
-    if (!was_reachable)
+    if (!was_reachable) {
         slog_info(LOG_CTX({"arbiter", u->url}), "arbiter reached (generation %" PRIu64 ")",
                   d->generation);
+    }
     return d->generation != known;
 }
 
@@ -167,12 +172,14 @@ static bool uplink_exchange(struct uplink_worker *w, uint32_t wait_ms)
     uplink_fill(w, wait_ms);
     sent = clock_now_ms();
     r = reporter_send(w->rp, w->rep, w->rep->wait_ms, w->desired, &eb);
-    if (r == 0)
+    if (r == 0) {
         return uplink_accept(w, sent, w->rep->known_generation);
-    if (r == -EBADMSG)
+    }
+    if (r == -EBADMSG) {
         uplink_note_refusal(w->u, &eb);
-    else
+    } else {
         uplink_note_failure(w->u, r, &eb);
+    }
     return false;
 }
 
@@ -184,8 +191,9 @@ static void uplink_wait(struct uplink *u, uint64_t deadline_ms, bool for_kick)
         uint64_t now = clock_now_ms();
         struct timespec ts;
 
-        if (now >= deadline_ms)
+        if (now >= deadline_ms) {
             break;
+        }
         /* Bounded steps: "until kicked" passes UINT64_MAX. */
         ts = uplink_deadline(deadline_ms - now < 3600000 ? deadline_ms - now : 3600000);
         (void) pthread_cond_timedwait(&u->cond, &u->mu, &ts);
@@ -223,8 +231,9 @@ static void *uplink_poller(void *arg)
         uint64_t hb = uplink_heartbeat(u);
         uint64_t start = clock_now_ms();
 
-        if (uplink_exchange(w, (uint32_t) hb))
+        if (uplink_exchange(w, (uint32_t) hb)) {
             continue; /* new orders: poll again with the new generation at once */
+        }
         uplink_wait(u, start + hb, false);
     }
     return NULL;
@@ -305,8 +314,9 @@ int uplink_start(const struct uplink_config *cfg, const struct uplink_ops *ops, 
 
 void uplink_kick(struct uplink *u)
 {
-    if (!u)
+    if (!u) {
         return;
+    }
     pthread_mutex_lock(&u->mu);
     u->kicked = true;
     pthread_cond_broadcast(&u->cond);
@@ -325,16 +335,19 @@ uint64_t uplink_last_ok_ms(struct uplink *u)
 
 void uplink_stop(struct uplink *u)
 {
-    if (!u)
+    if (!u) {
         return;
+    }
     pthread_mutex_lock(&u->mu);
     u->stop = true;
     pthread_cond_broadcast(&u->cond);
     pthread_mutex_unlock(&u->mu);
-    if (u->poller.started)
+    if (u->poller.started) {
         pthread_join(u->poller.thread, NULL);
-    if (u->pusher.started)
+    }
+    if (u->pusher.started) {
         pthread_join(u->pusher.thread, NULL);
+    }
     uplink_worker_done(&u->poller);
     uplink_worker_done(&u->pusher);
     pthread_cond_destroy(&u->cond);

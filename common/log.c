@@ -51,8 +51,9 @@ const char *log_level_to_string(enum log_level level)
 
 int log_level_from_string(const char *s, enum log_level *ret_level)
 {
-    if (!s)
+    if (!s) {
         return -EINVAL;
+    }
     for (int l = LOG_LEVEL_DEBUG; l < _LOG_LEVEL_MAX; l++) {
         if (strcasecmp(s, log_level_to_string((enum log_level) l)) == 0) {
             *ret_level = (enum log_level) l;
@@ -71,13 +72,16 @@ int log_setup(const char *component, const char *level, bool text)
     enum log_level l = LOG_LEVEL_INFO;
     int r = 0;
 
-    if (component)
+    if (component) {
         log_component = component;
+    }
     atomic_store(&log_text, text);
-    if (!level)
+    if (!level) {
         level = getenv("OG_LOG_LEVEL"); /* NOLINT(concurrency-mt-unsafe): at startup */
-    if (level && level[0])
+    }
+    if (level && level[0]) {
         r = log_level_from_string(level, &l);
+    }
     atomic_store(&log_min_level, r == 0 ? (int) l : (int) LOG_LEVEL_INFO);
     return r;
 }
@@ -99,8 +103,9 @@ bool log_is_enabled(enum log_level level)
 
 static void out_raw(struct log_out *o, const char *s, size_t n)
 {
-    if (o->truncated)
+    if (o->truncated) {
         return;
+    }
     if (n > o->cap - o->len) {
         /* Drop the whole chunk so an escape sequence is never cut in half. */
         o->truncated = true;
@@ -198,23 +203,26 @@ static void log_vemit(enum log_level level, const char *file, int line, const st
     log_head(&o, level, file, line);
     (void) vsnprintf(msg, sizeof(msg), fmt, ap);
     out_escaped(&o, msg);
-    if (!atomic_load(&log_text))
+    if (!atomic_load(&log_text)) {
         out_str(&o, "\"");
+    }
     if (err || (eb && eb->msg[0])) {
         char sys[128];
         const char *s = err ? strerror_r(-err, sys, sizeof(sys)) : "";
-        if (eb && eb->msg[0])
+        if (eb && eb->msg[0]) {
             (void) snprintf(errtxt, sizeof(errtxt), "%s%s%s", eb->msg, err ? ": " : "", s);
-        else
+        } else {
             (void) snprintf(errtxt, sizeof(errtxt), "%s", s);
+        }
         out_field(&o, "err", errtxt);
         if (err) {
             (void) snprintf(num, sizeof(num), "%d", err);
             out_field(&o, "rc", num);
         }
     }
-    for (size_t i = 0; ctx && i < ctx->n_kv; i++)
+    for (size_t i = 0; ctx && i < ctx->n_kv; i++) {
         out_field(&o, ctx->kv[i].key, ctx->kv[i].value ? ctx->kv[i].value : "");
+    }
     if (o.truncated) {
         /* The cap left room for the marker and the closing bytes. */
         o.truncated = false;
@@ -231,8 +239,9 @@ void log_emit(enum log_level level, const char *file, int line, const struct log
 {
     va_list ap;
 
-    if (!log_is_enabled(level))
+    if (!log_is_enabled(level)) {
         return;
+    }
     va_start(ap, fmt);
     log_vemit(level, file, line, ctx, err, eb, fmt, ap);
     va_end(ap);
@@ -243,8 +252,9 @@ int log_emit_errno(enum log_level level, const char *file, int line, const struc
 {
     va_list ap;
 
-    if (!log_is_enabled(level))
+    if (!log_is_enabled(level)) {
         return err;
+    }
     va_start(ap, fmt);
     log_vemit(level, file, line, ctx, err, eb, fmt, ap);
     va_end(ap);

@@ -137,6 +137,40 @@ static int desired_validate_sync(const struct proto_instance_desired *in,
     return 0;
 }
 
+static int desired_validate_peers(const struct proto_instance_desired *in,
+                                  const struct json_path *at, struct errbuf *eb)
+{
+    const struct json_path peers_at = {.up = at, .key = "peers"};
+
+    if (!in->has_peers && in->n_peers > 0) {
+        return json_error(eb, at, "peers", "peers listed but not marked present");
+    }
+    if (in->n_peers > PROTO_MAX_PEERS) {
+        return json_error(eb, at, "peers", "expected at most %d elements, got %" PRIu32,
+                          PROTO_MAX_PEERS, in->n_peers);
+    }
+    for (uint32_t i = 0; i < in->n_peers; i++) {
+        const struct json_path p_at = {.up = &peers_at, .index = i};
+        const struct proto_peer *p = &in->peers[i];
+
+        if (json_expect(eb, &p_at, "name", str_is_dns_label(p->name), "DNS-1123 label", p->name) <
+                    0 ||
+            json_expect(eb, &p_at, "ip", desired_is_ip(p->ip), "IPv4 or IPv6 address", p->ip) < 0 ||
+            json_check_range(eb, &p_at, "port", p->port, 1, DESIRED_PORT_MAX) < 0) {
+            return -EINVAL;
+        }
+        if (strcmp(p->name, in->member) == 0) {
+            return json_error(eb, &p_at, "name", "names the member itself");
+        }
+        for (uint32_t k = 0; k < i; k++) {
+            if (strcmp(in->peers[k].name, p->name) == 0) {
+                return json_error(eb, &p_at, "name", "duplicate of peers[%" PRIu32 "]", k);
+            }
+        }
+    }
+    return 0;
+}
+
 static int desired_validate_config(const struct proto_instance_desired *in,
                                    const struct json_path *at, struct errbuf *eb)
 {
@@ -201,7 +235,8 @@ static int desired_validate_instance(const struct proto_instance_desired *in,
                                      const struct json_path *at, struct errbuf *eb)
 {
     if (desired_validate_fields(in, at, eb) < 0 || desired_validate_upstream(in, at, eb) < 0 ||
-        desired_validate_sync(in, at, eb) < 0 || desired_validate_config(in, at, eb) < 0) {
+        desired_validate_sync(in, at, eb) < 0 || desired_validate_config(in, at, eb) < 0 ||
+        desired_validate_peers(in, at, eb) < 0) {
         return -EINVAL;
     }
     return 0;
@@ -302,6 +337,35 @@ static int desired_sync_from_json(const cJSON *j, const struct json_path *at,
     return 0;
 }
 
+static int desired_peers_from_json(const cJSON *j, const struct json_path *at,
+                                   struct proto_instance_desired *ret, struct errbuf *eb)
+{
+    const struct json_path peers_at = {.up = at, .key = "peers"};
+    const cJSON *list = NULL;
+    const cJSON *item;
+
+    if (json_get_array(j, at, "peers", false, PROTO_MAX_PEERS, &list, eb) < 0) {
+        return -EINVAL;
+    }
+    ret->has_peers = list != NULL;
+    cJSON_ArrayForEach(item, list)
+    {
+        const struct json_path p_at = {.up = &peers_at, .index = ret->n_peers};
+        struct proto_peer *p = &ret->peers[ret->n_peers];
+
+        if (!cJSON_IsObject(item)) {
+            return json_error(eb, &p_at, NULL, "expected object, got %s", json_type_name(item));
+        }
+        if (json_get_str(item, &p_at, "name", true, p->name, sizeof(p->name), eb) < 0 ||
+            json_get_str(item, &p_at, "ip", true, p->ip, sizeof(p->ip), eb) < 0 ||
+            json_get_u32(item, &p_at, "port", 1, DESIRED_PORT_MAX, &p->port, eb) < 0) {
+            return -EINVAL;
+        }
+        ret->n_peers++;
+    }
+    return 0;
+}
+
 static int desired_config_from_json(const cJSON *j, const struct json_path *at,
                                     struct proto_instance_desired *ret, struct errbuf *eb)
 {
@@ -385,7 +449,8 @@ static int desired_instance_from_json(const cJSON *j, const struct json_path *at
     if (desired_fields_from_json(j, at, ret, eb) < 0 ||
         desired_upstream_from_json(j, at, ret, eb) < 0 ||
         desired_sync_from_json(j, at, &ret->sync, eb) < 0 ||
-        desired_config_from_json(j, at, ret, eb) < 0) {
+        desired_config_from_json(j, at, ret, eb) < 0 ||
+        desired_peers_from_json(j, at, ret, eb) < 0) {
         return -EINVAL;
     }
     return 0;
@@ -474,6 +539,15 @@ static void desired_nested_to_json(cJSON *obj, const struct proto_instance_desir
     config = json_add_object(obj, "config");
     for (uint32_t i = 0; i < in->n_config && i < PROTO_MAX_CONFIG; i++) {
         json_add_str(config, in->config[i].key, in->config[i].value);
+    }
+    if (in->has_peers) {
+        cJSON *peers = json_add_array(obj, "peers");
+        for (uint32_t i = 0; i < in->n_peers && i < PROTO_MAX_PEERS; i++) {
+            cJSON *p = json_add_object(peers, NULL);
+            json_add_str(p, "name", in->peers[i].name);
+            json_add_str(p, "ip", in->peers[i].ip);
+            json_add_u64(p, "port", in->peers[i].port);
+        }
     }
 }
 

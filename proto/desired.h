@@ -8,8 +8,9 @@
  * are consistent (DESIGN.md "Security", "Members, sites and roles").
  *
  * Wire rules: unknown keys are ignored; required keys are all but, per instance, upstream
- * (null or absent: none), sync (absent: asynchronous) and config (absent: none). Counters
- * are JSON numbers up to 2^53 - 1 (common/json.h).
+ * (null or absent: none), sync (absent: asynchronous), config (absent: none) and peers
+ * (absent: not known, as from arbiters before it existed). Counters are JSON numbers up to
+ * 2^53 - 1 (common/json.h).
  */
 #ifndef OG_PROTO_DESIRED_H
 #define OG_PROTO_DESIRED_H
@@ -22,6 +23,7 @@
 #include "common/errbuf.h"
 #include "proto/model.h"
 
+#define PROTO_MAX_PEERS        32 /* other members of the cluster named to one instance */
 #define PROTO_HEARTBEAT_MIN_MS 10
 #define PROTO_HEARTBEAT_MAX_MS 600000
 
@@ -37,6 +39,16 @@ struct proto_sync {
     uint32_t num;
     uint32_t n_names;
     char names[PROTO_MAX_SYNC][PROTO_NAME_MAX + 1]; /* DNS labels, distinct, not the member */
+};
+
+/*
+ * Another member of the instance's cluster (both sites), the addresses its replication
+ * connections come from: "peers": [{"name": "demo-1", "ip": "10.0.0.2", "port": 5432}].
+ */
+struct proto_peer {
+    char name[PROTO_NAME_MAX + 1]; /* DNS label, not the member itself, distinct */
+    char ip[PROTO_IP_MAX + 1];     /* IPv4 or IPv6 address */
+    uint32_t port;                 /* 1..65535 */
 };
 
 /* One database setting. Key [a-z_][a-z0-9_.]*; value free text without control characters. */
@@ -68,6 +80,9 @@ struct proto_instance_desired {
     char auth_password[PROTO_SECRET_MAX + 1]; /* text; never echoed in errors */
     uint32_t n_config;
     struct proto_kv config[PROTO_MAX_CONFIG]; /* distinct keys */
+    bool has_peers; /* "peers" present (possibly empty); absent: not known */
+    uint32_t n_peers;
+    struct proto_peer peers[PROTO_MAX_PEERS];
 };
 
 /* One desired state. Large (about 750 KiB): keep it on the heap, never on a thread's stack. */

@@ -33,22 +33,25 @@ static struct ah H;
 
 static void dump_all(void)
 {
-    for (int i = 0; i < H.n; i++)
+    for (int i = 0; i < H.n; i++) {
         ah_dump_log(&H, i);
+    }
 }
 
 static void test_agent_cluster_create(void)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         CU_ASSERT_EQUAL_FATAL(ah_agent_start(&H, i, NULL), 0);
+    }
     ah_publish_role(&H, 0, PROTO_ROLE_PRIMARY, -1);
     CU_ASSERT_TRUE(ah_wait_state(&H, 0, PROTO_STATE_RUNNING, PROTO_ROLE_PRIMARY, WAIT_MS));
     ah_publish_role(&H, 1, PROTO_ROLE_STANDBY, 0);
     ah_publish_role(&H, 2, PROTO_ROLE_STANDBY, 0);
     CU_ASSERT_TRUE(ah_wait_state(&H, 1, PROTO_STATE_RUNNING, PROTO_ROLE_STANDBY, WAIT_MS));
     CU_ASSERT_TRUE(ah_wait_state(&H, 2, PROTO_STATE_RUNNING, PROTO_ROLE_STANDBY, WAIT_MS));
-    if (CU_get_number_of_failures() > 0)
+    if (CU_get_number_of_failures() > 0) {
         dump_all();
+    }
 }
 
 static void test_agent_cluster_replicates(void)
@@ -139,8 +142,9 @@ static void test_agent_cluster_switchover(void)
     CU_ASSERT(ah_log_count(&H, 0, "\"action\":\"demote\"") >= 1);
     CU_ASSERT_EQUAL(ah_log_count(&H, 0, "rewind failed"), 0);
     CU_ASSERT_TRUE(ah_report(&H, 0, r) && strcmp(r->upstream, "demo-1") == 0 && r->epoch == 2);
-    if (CU_get_number_of_failures() > 0)
+    if (CU_get_number_of_failures() > 0) {
         dump_all();
+    }
     free(r);
 }
 

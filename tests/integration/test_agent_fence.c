@@ -39,8 +39,9 @@ static size_t n_frozen;
 
 static void thaw(void)
 {
-    for (size_t i = 0; i < n_frozen; i++)
+    for (size_t i = 0; i < n_frozen; i++) {
         (void) kill(frozen[i], SIGCONT);
+    }
     n_frozen = 0;
 }
 
@@ -117,8 +118,9 @@ static void test_agent_fence_isolated(void)
     frozen[n_frozen++] = H.nodes[1].pid;
     CU_ASSERT_EQUAL(kill(H.nodes[1].pid, SIGSTOP), 0);
     n_frozen += ah_member_pids(&H, 1, frozen + n_frozen, 200);
-    for (size_t i = 1; i < n_frozen; i++)
+    for (size_t i = 1; i < n_frozen; i++) {
         (void) kill(frozen[i], SIGSTOP);
+    }
     fake_arbiter_pause(H.fa);
     t0 = tu_now_ms();
     refused = tu_wait_until(sessions_refused, NULL, LOST_MS + TICK_MS + MARGIN_MS + 1000, 50);
@@ -137,8 +139,9 @@ static void test_agent_fence_isolated(void)
     thaw();
     CU_ASSERT_TRUE(ah_wait_state(&H, 1, PROTO_STATE_RUNNING, PROTO_ROLE_STANDBY, WAIT_MS));
     for (int k = 0;
-         k < 100 && !fake_arbiter_seen_state(H.fa, "node1", "demo-0", PROTO_STATE_FENCED); k++)
+         k < 100 && !fake_arbiter_seen_state(H.fa, "node1", "demo-0", PROTO_STATE_FENCED); k++) {
         tu_sleep_ms(100);
+    }
     CU_ASSERT_TRUE(fake_arbiter_seen_state(H.fa, "node1", "demo-0", PROTO_STATE_FENCED));
     CU_ASSERT(ah_log_count(&H, 0, "\"rule\":\"self-fence\"") >= 1);
     /* The arbiter still names it primary: it comes back as one. */

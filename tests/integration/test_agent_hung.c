@@ -45,8 +45,9 @@ static pid_t freeze(bool all)
         /* The postmaster first, so it cannot fork while we stop its children. */
         CU_ASSERT_EQUAL(kill(pm, SIGSTOP), 0);
         n_frozen = ah_member_pids(&H, 0, frozen, 256);
-        for (size_t i = 0; i < n_frozen; i++)
+        for (size_t i = 0; i < n_frozen; i++) {
             (void) kill(frozen[i], SIGSTOP);
+        }
     } else {
         frozen[n_frozen++] = pm;
         CU_ASSERT_EQUAL(kill(pm, SIGSTOP), 0);
@@ -57,8 +58,9 @@ static pid_t freeze(bool all)
 /* Lets everything we froze go (the dead ones do not mind). */
 static void thaw(void)
 {
-    for (size_t i = 0; i < n_frozen; i++)
+    for (size_t i = 0; i < n_frozen; i++) {
         (void) kill(frozen[i], SIGCONT);
+    }
     n_frozen = 0;
 }
 
@@ -88,11 +90,12 @@ static bool hang_and_wait(bool all, uint32_t restarts)
     w->restarts = restarts;
     t0 = tu_now_ms();
     ok = tu_wait_until(restarted, w, DETECT_MS, 100);
-    if (!ok)
+    if (!ok) {
         fprintf(stderr, "\n  hang %u: state %s pid %d restarts %u error '%s'\n", restarts,
                 proto_state_to_string(w->r.state), w->r.pid, w->r.restarts, w->r.last_error);
-    else
+    } else {
         fprintf(stderr, "[restarted after %llu ms] ", (unsigned long long) (tu_now_ms() - t0));
+    }
     CU_ASSERT_FALSE(tu_pid_alive(w->old)); /* the frozen postmaster was killed */
     thaw();
     free(w);
@@ -148,8 +151,9 @@ static int suite_init(void)
 static int suite_cleanup(void)
 {
     thaw();
-    if (CU_get_number_of_failures() > 0)
+    if (CU_get_number_of_failures() > 0) {
         ah_dump_log(&H, 0);
+    }
     ah_teardown(&H);
     return 0;
 }

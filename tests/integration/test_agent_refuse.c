@@ -41,15 +41,18 @@ static bool wait_error(const char *member, const char *needle)
     bool ok = false;
 
     for (int k = 0; k < 600 && !ok; k++) {
-        if (fake_arbiter_report(H.fa, "node1", rep))
+        if (fake_arbiter_report(H.fa, "node1", rep)) {
             ir = fake_report_find(rep, member);
+        }
         ok = ir && strstr(ir->last_error, needle) != NULL;
-        if (!ok)
+        if (!ok) {
             tu_sleep_ms(100);
+        }
     }
-    if (!ok)
+    if (!ok) {
         fprintf(stderr, "\n  %s: no error with '%s' (last: '%s')\n", member, needle,
                 ir ? ir->last_error : "-");
+    }
     free(rep);
     return ok;
 }
@@ -99,8 +102,9 @@ static void test_agent_refuse_lower_epoch(void)
     ah_publish_role(&H, 0, PROTO_ROLE_PRIMARY, -1);
     for (int k = 0; k < 100; k++) {
         struct proto_instance_report r;
-        if (ah_report(&H, 0, &r) && !r.last_error[0])
+        if (ah_report(&H, 0, &r) && !r.last_error[0]) {
             break;
+        }
         tu_sleep_ms(100);
     }
     assert_untouched();
@@ -206,8 +210,9 @@ static int suite_init(void)
 
 static int suite_cleanup(void)
 {
-    if (CU_get_number_of_failures() > 0)
+    if (CU_get_number_of_failures() > 0) {
         ah_dump_log(&H, 0);
+    }
     ah_teardown(&H);
     return 0;
 }

@@ -58,9 +58,10 @@ static bool crash_and_wait(uint32_t restarts)
     CU_ASSERT_FATAL(w->old > 0);
     CU_ASSERT_EQUAL(kill(w->old, SIGKILL), 0);
     ok = tu_wait_until(restarted, w, WAIT_MS, 100);
-    if (!ok)
+    if (!ok) {
         fprintf(stderr, "\n  after crash %u: state %s pid %d restarts %u error '%s'\n", restarts,
                 proto_state_to_string(w->r.state), w->r.pid, w->r.restarts, w->r.last_error);
+    }
     free(w);
     return ok;
 }
@@ -115,8 +116,9 @@ static int ctl3(const char *a1, const char *a2, const char *a3)
 
     (void) snprintf(log, sizeof(log), "%s/ctl.log", H.tmpdir);
     (void) unlink(log);
-    if (tu_spawn(argv, log, &pid) < 0)
+    if (tu_spawn(argv, log, &pid) < 0) {
         return -1;
+    }
     if (tu_wait_exit(pid, 90000, &st) < 0) {
         (void) tu_kill_wait(pid, SIGKILL, 1000);
         return -1;
@@ -237,23 +239,73 @@ static void test_agent_restart_long_poll(void)
         t0 = tu_now_ms();
         ah_publish(&H, 0, o, 1);
         CU_ASSERT_TRUE(tu_wait_until(maintenance_reported, &w, 5000, 5));
-        if (tu_now_ms() - t0 < best)
+        if (tu_now_ms() - t0 < best) {
             best = tu_now_ms() - t0;
+        }
     }
     fprintf(stderr, "[best round trip %llu ms] ", (unsigned long long) best);
     CU_ASSERT(best < 250);
     free(o);
 }
 
+/* The agent of node 0 killed with SIGKILL and started again; it adopts its instance. */
+static void agent_bounce(void)
+{
+    uint64_t before = fake_arbiter_report_count(H.fa, "node1");
+
+    CU_ASSERT_EQUAL(ah_agent_stop(&H, 0, SIGKILL), 0);
+    CU_ASSERT_EQUAL_FATAL(ah_agent_start(&H, 0, NULL), 0);
+    for (int i = 0; i < 100 && fake_arbiter_report_count(H.fa, "node1") < before + 3; i++) {
+        tu_sleep_ms(100);
+    }
+}
+
+/*
+ * The restart budget and FAILED outlive the agent: crashes with a kill -9 of the agent
+ * between them still reach the limit after restartlimit restarts in total, and a failed
+ * instance stays failed (not started) under the next agent.
+ */
+static void test_agent_restart_limit_survives_agent(void)
+{
+    struct proto_instance_report r;
+    pid_t pm;
+
+    SKIP_AFTER_FAILURE();
+    CU_ASSERT_EQUAL(ctl("start", "demo-0"), 0); /* a fresh budget */
+    CU_ASSERT_TRUE_FATAL(ah_wait_state(&H, 0, PROTO_STATE_RUNNING, PROTO_ROLE_PRIMARY, WAIT_MS));
+    for (uint32_t i = 1; i <= 3; i++) {
+        CU_ASSERT_TRUE_FATAL(crash_and_wait(i));
+        agent_bounce();
+        CU_ASSERT_TRUE(ah_report(&H, 0, &r) && r.restarts == i);
+        if (r.restarts != i) {
+            fprintf(stderr, "\n  after agent restart %u: %u restarts reported\n", i, r.restarts);
+        }
+    }
+    pm = ah_postmaster_pid(&H, 0);
+    CU_ASSERT_FATAL(pm > 0);
+    CU_ASSERT_EQUAL(kill(pm, SIGKILL), 0);
+    CU_ASSERT_TRUE_FATAL(ah_wait_state(&H, 0, PROTO_STATE_FAILED, PROTO_ROLE_UNKNOWN, WAIT_MS));
+    CU_ASSERT_TRUE(ah_report(&H, 0, &r) && r.restarts == 3 && r.pid == 0);
+    agent_bounce();
+    tu_sleep_ms(2000);
+    CU_ASSERT_TRUE(ah_report(&H, 0, &r) && r.state == PROTO_STATE_FAILED && r.pid == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.last_error, "restart limit"));
+    CU_ASSERT_EQUAL(ah_postmaster_pid(&H, 0) > 0 && tu_pid_alive(ah_postmaster_pid(&H, 0)), 0);
+    /* The operator's start still clears it. */
+    CU_ASSERT_EQUAL(ctl("start", "demo-0"), 0);
+    CU_ASSERT_TRUE(ah_wait_state(&H, 0, PROTO_STATE_RUNNING, PROTO_ROLE_PRIMARY, WAIT_MS));
+}
+
 static int suite_init(void)
 {
-    return ah_setup(&H, 1, 170) < 0 ? 1 : 0;
+    return ah_setup(&H, 1, 270) < 0 ? 1 : 0;
 }
 
 static int suite_cleanup(void)
 {
-    if (CU_get_number_of_failures() > 0)
+    if (CU_get_number_of_failures() > 0) {
         ah_dump_log(&H, 0);
+    }
     ah_teardown(&H);
     return 0;
 }
@@ -266,6 +318,7 @@ int main(void)
             {"maintenance: no automatic restart", test_agent_restart_maintenance},
             {"ctl status, backup, stop, start", test_agent_restart_ctl},
             {"orders arrive by long poll", test_agent_restart_long_poll},
+            {"restart limit and failed survive the agent", test_agent_restart_limit_survives_agent},
             CU_TEST_INFO_NULL,
     };
     return cu_run_with("agent_restart", tests, suite_init, suite_cleanup);

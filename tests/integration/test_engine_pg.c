@@ -406,6 +406,96 @@ static void test_engine_pg_rebuild_and_resume(void)
     CU_ASSERT_TRUE(wait_sql(&A, "SELECT count(*) FROM t", "4"));
 }
 
+static bool copy_marked(struct node *n)
+{
+    struct engine_status st = {0};
+
+    (void) engine_status(&n->e, &st, NULL);
+    return st.copy_incomplete;
+}
+
+/*
+ * A copy whose source is gone (the bench's "rebuild from an upstream that had just died"):
+ * the partial copy is removed, the old data stays aside, the copy marker stays, and nothing
+ * starts that directory until a copy from a live upstream completed.
+ */
+static void test_engine_pg_failed_copy_never_started(void)
+{
+    uint16_t dead = 0;
+    struct errbuf eb = {{0}};
+    int r;
+
+    SKIP_AFTER_FAILURE();
+    CU_ASSERT_EQUAL_FATAL(tu_free_port(B.in.ip, &dead), 0);
+    node_follow(&A, &B);
+    A.in.upstream.port = dead;
+    r = engine_rebuild(&A.e, &eb);
+    CU_ASSERT(r < 0);
+    CU_ASSERT_EQUAL(node_pid(&A), 0);
+    CU_ASSERT_TRUE(copy_marked(&A));
+    CU_ASSERT_TRUE(data_old_left(&A)); /* kept aside until a new copy has started */
+    errbuf_clear(&eb);
+    r = engine_start(&A.e, ENGINE_MODE_STANDBY, &eb);
+    CU_ASSERT_EQUAL(r, -EUCLEAN);
+    CU_ASSERT_EQUAL(node_pid(&A), 0);
+    /* A rewind from the dead source does not start it either. */
+    errbuf_clear(&eb);
+    CU_ASSERT(engine_rewind(&A.e, &eb) < 0);
+    CU_ASSERT_TRUE(copy_marked(&A));
+    /* The next copy, from the live upstream, completes and starts. */
+    node_follow(&A, &B);
+    OK(engine_rebuild(&A.e, &eb_), "rebuild A from B after a failed copy");
+    CU_ASSERT_FALSE(copy_marked(&A));
+    CU_ASSERT_FALSE(data_old_left(&A));
+    CU_ASSERT_TRUE(wait_streaming(&B, "pg-a", PROTO_SYNC_STATE_QUORUM));
+    CU_ASSERT_TRUE(wait_sql(&A, "SELECT count(*) FROM t", "4"));
+}
+
+/*
+ * A standby that cannot become consistent (a copy without WAL, no reachable upstream) answers
+ * "the database system is starting up" for as long as it waits: the start returns
+ * -EINPROGRESS after the start wait (a few seconds, not pg_ctl's 60), the postmaster lives
+ * on, the probe says "starting", and it completes once it reaches an upstream.
+ */
+static void test_engine_pg_start_wait_bounded(void)
+{
+    char conninfo[800];
+    const char *argv[] = {"pg_basebackup", "-D", A.e.data_dir, "-d", conninfo, "-X",
+                          "none",          "-c", "fast",       "-w", NULL};
+    struct probe_result res;
+    struct errbuf eb = {{0}};
+    uint16_t dead = 0;
+    uint64_t t0, took;
+    int r;
+
+    SKIP_AFTER_FAILURE();
+    CU_ASSERT(ENGINE_START_TIMEOUT_MS <= 15000);
+    OK(engine_stop(&A.e, &eb_), "stop A");
+    CU_ASSERT_EQUAL_FATAL(tu_rmtree(A.e.data_dir), 0);
+    CU_ASSERT_EQUAL_FATAL(
+            engine_render_conninfo(&A.e, B.in.ip, B.in.port, NULL, conninfo, sizeof(conninfo)), 0);
+    OK(engine_run(&A.e, argv, 120000, NULL, NULL, &eb_), "pg_basebackup -X none");
+    CU_ASSERT_EQUAL_FATAL(tu_free_port(B.in.ip, &dead), 0);
+    A.in.upstream.port = dead;
+    A.in.timeouts.start_ms = 3000;
+    CU_ASSERT_EQUAL_FATAL(engine_open(&A.e, &A.in, NULL, &eb), 0);
+    t0 = tu_now_ms();
+    r = engine_start(&A.e, ENGINE_MODE_STANDBY, &eb);
+    took = tu_now_ms() - t0;
+    fprintf(stderr, "[start returned %d after %llu ms: %s] ", r, (unsigned long long) took, eb.msg);
+    CU_ASSERT_EQUAL(r, -EINPROGRESS);
+    CU_ASSERT(took < 30000);
+    CU_ASSERT(node_pid(&A) > 0);
+    CU_ASSERT_EQUAL(probe_instance(&A.in, 2000, &res, NULL), -EAGAIN);
+    /* Given its upstream, it gets the WAL it lacked and streams. */
+    A.in.timeouts.start_ms = 60000;
+    CU_ASSERT_EQUAL_FATAL(engine_open(&A.e, &A.in, NULL, &eb), 0);
+    node_follow(&A, &B);
+    OK(engine_reload(&A.e, &eb_), "reload A with its upstream");
+    CU_ASSERT_TRUE(wait_streaming(&B, "pg-a", PROTO_SYNC_STATE_QUORUM));
+    CU_ASSERT_TRUE(wait_sql(&A, "SELECT count(*) FROM t", "4"));
+}
+
 static void test_engine_pg_idempotent(void)
 {
     int pid = node_pid(&B);
@@ -583,6 +673,8 @@ int main(void)
             {"promote", test_engine_pg_promote},
             {"rewind the old primary", test_engine_pg_rewind_old_primary},
             {"rebuild and resume", test_engine_pg_rebuild_and_resume},
+            {"a failed copy is never started", test_engine_pg_failed_copy_never_started},
+            {"start wait bounded; starting is not stopped", test_engine_pg_start_wait_bounded},
             {"idempotent repeats", test_engine_pg_idempotent},
             {"probe down and hung", test_engine_pg_probe_down_and_hung},
             {"stop a frozen postmaster", test_engine_pg_stop_frozen_postmaster},

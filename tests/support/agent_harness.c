@@ -33,29 +33,34 @@ static void ah_sweep(const char *dir)
         struct dirent *de;
         int n = 0;
 
-        if (!d)
+        if (!d) {
             return;
+        }
         while ((de = readdir(d)) != NULL) {
             char link[64], cwd[PATH_MAX];
             uint32_t pid;
             ssize_t len;
 
-            if (str_to_u32(de->d_name, 2, INT32_MAX, &pid) < 0 || (pid_t) pid == getpid())
+            if (str_to_u32(de->d_name, 2, INT32_MAX, &pid) < 0 || (pid_t) pid == getpid()) {
                 continue;
+            }
             (void) snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
             len = readlink(link, cwd, sizeof(cwd) - 1);
-            if (len <= 0)
+            if (len <= 0) {
                 continue;
+            }
             cwd[len] = '\0';
-            if (strncmp(cwd, dir, dlen) != 0 || (cwd[dlen] != '/' && cwd[dlen] != '\0'))
+            if (strncmp(cwd, dir, dlen) != 0 || (cwd[dlen] != '/' && cwd[dlen] != '\0')) {
                 continue;
+            }
             (void) kill((pid_t) pid, SIGCONT);
             (void) kill((pid_t) pid, SIGKILL);
             n++;
         }
         closedir(d);
-        if (n == 0)
+        if (n == 0) {
             return;
+        }
         tu_sleep_ms(100);
     }
 }
@@ -71,38 +76,44 @@ static void ah_watchdog(int fd, const char *dir)
     (void) setsid();
     (void) chdir("/");
     for (int other = 3; other < 1024; other++) {
-        if (other != fd)
+        if (other != fd) {
             (void) close(other);
+        }
     }
     for (;;) {
         ssize_t k = read(fd, buf + len, sizeof(buf) - 1 - len);
         char *nl;
 
-        if (k < 0 && errno == EINTR)
+        if (k < 0 && errno == EINTR) {
             continue;
-        if (k <= 0)
+        }
+        if (k <= 0) {
             break;
+        }
         len += (size_t) k;
         buf[len] = '\0';
         while ((nl = strchr(buf, '\n')) != NULL) {
             uint32_t pid;
 
             *nl = '\0';
-            if (str_to_u32(buf, 2, INT32_MAX, &pid) == 0 && n < 256)
+            if (str_to_u32(buf, 2, INT32_MAX, &pid) == 0 && n < 256) {
                 agents[n++] = (pid_t) pid;
+            }
             len -= (size_t) (nl + 1 - buf);
             memmove(buf, nl + 1, len + 1);
         }
-        if (len >= sizeof(buf) - 1)
+        if (len >= sizeof(buf) - 1) {
             len = 0;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         (void) kill(-agents[i], SIGKILL);
         (void) kill(agents[i], SIGKILL);
     }
     ah_sweep(dir);
-    if (!getenv("OG_TEST_KEEP"))
+    if (!getenv("OG_TEST_KEEP")) {
         (void) tu_rmtree(dir);
+    }
     _exit(0);
 }
 
@@ -111,8 +122,9 @@ static int ah_start_watchdog(struct ah *h)
     int p[2];
     pid_t pid;
 
-    if (pipe2(p, O_CLOEXEC) < 0)
+    if (pipe2(p, O_CLOEXEC) < 0) {
         return -errno;
+    }
     pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -166,8 +178,9 @@ int ah_setup(struct ah *h, int n, unsigned alarm_s)
         return -EIO;
     }
     r = ah_start_watchdog(h);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     for (int i = 0; i < h->n; i++) {
         struct ah_node *nd = &h->nodes[i];
 
@@ -175,8 +188,9 @@ int ah_setup(struct ah *h, int n, unsigned alarm_s)
         char ip[16];
 
         r = tu_free_port(nd->ip, &nd->port);
-        if (r < 0)
+        if (r < 0) {
             return r;
+        }
         (void) str_copy(ip, sizeof(ip), nd->ip);
         (void) snprintf(nd->conninfo, sizeof(nd->conninfo),
                         "host=%s port=%u user=postgres password='%s' dbname=postgres "
@@ -221,15 +235,18 @@ int ah_agent_start(struct ah *h, int i, const char *const *extra)
     char line[32];
     int r;
 
-    for (size_t k = 0; extra && extra[k] && n < sizeof(argv) / sizeof(argv[0]) - 1; k++)
+    for (size_t k = 0; extra && extra[k] && n < sizeof(argv) / sizeof(argv[0]) - 1; k++) {
         argv[n++] = extra[k];
+    }
     argv[n] = NULL;
     r = tu_spawn(argv, nd->log, &nd->pid);
-    if (r < 0)
+    if (r < 0) {
         return r;
+    }
     (void) snprintf(line, sizeof(line), "%d\n", (int) nd->pid);
-    if (h->watchdog_fd >= 0)
+    if (h->watchdog_fd >= 0) {
         (void) !write(h->watchdog_fd, line, strlen(line));
+    }
     return 0;
 }
 
@@ -238,8 +255,9 @@ int ah_agent_stop(struct ah *h, int i, int sig)
     struct ah_node *nd = &h->nodes[i];
     int r;
 
-    if (nd->pid <= 0)
+    if (nd->pid <= 0) {
         return 0;
+    }
     r = tu_kill_wait(nd->pid, sig, 10000);
     nd->pid = -1;
     return r == -ETIMEDOUT ? 0 : r;
@@ -281,8 +299,9 @@ void ah_publish(struct ah *h, int i, const struct proto_instance_desired *orders
     proto_desired_init(d);
     (void) str_copy(d->node, sizeof(d->node), h->nodes[i].name);
     d->heartbeat_ms = 500;
-    for (uint32_t k = 0; k < n && k < PROTO_MAX_INSTANCES; k++)
+    for (uint32_t k = 0; k < n && k < PROTO_MAX_INSTANCES; k++) {
         d->instances[d->n_instances++] = orders[k];
+    }
     fake_arbiter_set_desired(h->fa, d);
     free(d);
 }
@@ -301,10 +320,12 @@ bool ah_report(struct ah *h, int i, struct proto_instance_report *ret)
     struct proto_report *rep = xcalloc(1, sizeof(*rep));
     const struct proto_instance_report *ir = NULL;
 
-    if (fake_arbiter_report(h->fa, h->nodes[i].name, rep))
+    if (fake_arbiter_report(h->fa, h->nodes[i].name, rep)) {
         ir = fake_report_find(rep, h->nodes[i].member);
-    if (ir)
+    }
+    if (ir) {
         *ret = *ir;
+    }
     free(rep);
     return ir != NULL;
 }
@@ -319,16 +340,18 @@ bool ah_wait_state(struct ah *h, int i, enum proto_state state, enum proto_role 
     for (int k = 0; k < 100000; k++) {
         seen = ah_report(h, i, r);
         ok = seen && r->state == state && (role == PROTO_ROLE_UNKNOWN || r->role == role);
-        if (ok || tu_now_ms() >= deadline)
+        if (ok || tu_now_ms() >= deadline) {
             break;
+        }
         tu_sleep_ms(100);
     }
-    if (!ok)
+    if (!ok) {
         fprintf(stderr, "\n  %s: want %s/%s, last report: %s/%s pid %d error '%s'\n",
                 h->nodes[i].member, proto_state_to_string(state), proto_role_to_string(role),
                 seen ? proto_state_to_string(r->state) : "-",
                 seen ? proto_role_to_string(r->role) : "-", seen ? r->pid : 0,
                 seen ? r->last_error : "");
+    }
     free(r);
     return ok;
 }
@@ -345,10 +368,12 @@ bool ah_wait_sql(struct ah *h, int i, const char *sql, const char *want, uint64_
 
     for (int k = 0; k < 100000; k++) {
         out[0] = '\0';
-        if (ah_sql(h, i, sql, out, sizeof(out)) == 0 && strcmp(out, want) == 0)
+        if (ah_sql(h, i, sql, out, sizeof(out)) == 0 && strcmp(out, want) == 0) {
             return true;
-        if (tu_now_ms() >= deadline)
+        }
+        if (tu_now_ms() >= deadline) {
             break;
+        }
         tu_sleep_ms(200);
     }
     fprintf(stderr, "\n  %s on %s: got '%s', want '%s'\n", sql, h->nodes[i].member, out, want);
@@ -370,11 +395,13 @@ pid_t ah_postmaster_pid(const struct ah *h, int i)
     ah_member_dir(h, i, dir, sizeof(dir));
     (void) snprintf(path, sizeof(path), "%s/data/postmaster.pid", dir);
     text = tu_read_file(path);
-    if (!text)
+    if (!text) {
         return 0;
+    }
     text[strcspn(text, "\n")] = '\0';
-    if (str_to_u32(text, 2, INT32_MAX, &pid) < 0)
+    if (str_to_u32(text, 2, INT32_MAX, &pid) < 0) {
         pid = 0;
+    }
     free(text);
     return (pid_t) pid;
 }
@@ -388,22 +415,26 @@ size_t ah_member_pids(const struct ah *h, int i, pid_t *ret, size_t max)
 
     ah_member_dir(h, i, dir, sizeof(dir));
     dlen = strlen(dir);
-    if (!d)
+    if (!d) {
         return 0;
+    }
     while ((de = readdir(d)) != NULL && n < max) {
         char link[64], cwd[PATH_MAX];
         uint32_t pid;
         ssize_t len;
 
-        if (str_to_u32(de->d_name, 2, INT32_MAX, &pid) < 0)
+        if (str_to_u32(de->d_name, 2, INT32_MAX, &pid) < 0) {
             continue;
+        }
         (void) snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
         len = readlink(link, cwd, sizeof(cwd) - 1);
-        if (len <= 0)
+        if (len <= 0) {
             continue;
+        }
         cwd[len] = '\0';
-        if (strncmp(cwd, dir, dlen) == 0 && (cwd[dlen] == '/' || cwd[dlen] == '\0'))
+        if (strncmp(cwd, dir, dlen) == 0 && (cwd[dlen] == '/' || cwd[dlen] == '\0')) {
             ret[n++] = (pid_t) pid;
+        }
     }
     closedir(d);
     return n;
@@ -424,18 +455,21 @@ int ah_log_count(const struct ah *h, int i, const char *needle)
     char *text = tu_read_file(h->nodes[i].log);
     int n = 0;
 
-    for (const char *p = text; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+    for (const char *p = text; p && (p = strstr(p, needle)) != NULL; p += strlen(needle)) {
         n++;
+    }
     free(text);
     return n;
 }
 
 void ah_teardown(struct ah *h)
 {
-    if (!h->tmpdir[0])
+    if (!h->tmpdir[0]) {
         return;
-    for (int i = 0; i < h->n; i++)
+    }
+    for (int i = 0; i < h->n; i++) {
         (void) ah_agent_stop(h, i, SIGTERM);
+    }
     ah_sweep(h->tmpdir);
     fake_arbiter_free(h->fa);
     h->fa = NULL;
@@ -444,9 +478,10 @@ void ah_teardown(struct ah *h)
         h->watchdog_fd = -1;
         (void) tu_wait_exit(h->watchdog_pid, 20000, NULL);
     }
-    if (getenv("OG_TEST_KEEP"))
+    if (getenv("OG_TEST_KEEP")) {
         fprintf(stderr, "kept %s\n", h->tmpdir);
-    else
+    } else {
         (void) tu_rmtree(h->tmpdir);
+    }
     h->tmpdir[0] = '\0';
 }

@@ -46,11 +46,13 @@ struct fake_arbiter {
 static struct fake_node *fake_node(struct fake_arbiter *fa, const char *name)
 {
     for (size_t i = 0; i < fa->n_nodes; i++) {
-        if (strcmp(fa->nodes[i].name, name) == 0)
+        if (strcmp(fa->nodes[i].name, name) == 0) {
             return &fa->nodes[i];
+        }
     }
-    if (fa->n_nodes >= FAKE_ARBITER_MAX_NODES)
+    if (fa->n_nodes >= FAKE_ARBITER_MAX_NODES) {
         return NULL;
+    }
     (void) str_copy(fa->nodes[fa->n_nodes].name, sizeof(fa->nodes[0].name), name);
     return &fa->nodes[fa->n_nodes++];
 }
@@ -61,10 +63,12 @@ static char *fake_answer(struct fake_arbiter *fa, struct fake_node *n)
     struct proto_desired *d;
     char *text;
 
-    if (n->raw)
+    if (n->raw) {
         return xstrdup(n->raw);
-    if (n->desired)
+    }
+    if (n->desired) {
         return proto_desired_encode(n->desired);
+    }
     d = xcalloc(1, sizeof(*d));
     proto_desired_init(d);
     (void) str_copy(d->node, sizeof(d->node), n->name);
@@ -83,8 +87,9 @@ static void fake_hold(struct fake_arbiter *fa, struct fake_node *n, const struct
 {
     struct timespec ts;
 
-    if (rep->wait_ms == 0 || rep->known_generation != fake_generation(n) || n->raw)
+    if (rep->wait_ms == 0 || rep->known_generation != fake_generation(n) || n->raw) {
         return;
+    }
     (void) clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += rep->wait_ms / 1000;
     ts.tv_nsec += (long) (rep->wait_ms % 1000) * 1000000L;
@@ -93,8 +98,9 @@ static void fake_hold(struct fake_arbiter *fa, struct fake_node *n, const struct
         ts.tv_nsec -= 1000000000L;
     }
     while (!fa->stopping && rep->known_generation == fake_generation(n) && !n->raw) {
-        if (pthread_cond_timedwait(&fa->cond, &fa->mu, &ts) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&fa->cond, &fa->mu, &ts) == ETIMEDOUT) {
             break;
+        }
     }
 }
 
@@ -104,11 +110,13 @@ static void fake_note_states(struct fake_node *n, const struct proto_report *rep
         const struct proto_instance_report *ir = &rep->instances[i];
         size_t k = 0;
 
-        while (k < n->n_seen && strcmp(n->seen[k].member, ir->member) != 0)
+        while (k < n->n_seen && strcmp(n->seen[k].member, ir->member) != 0) {
             k++;
+        }
         if (k == n->n_seen) {
-            if (n->n_seen >= PROTO_MAX_INSTANCES)
+            if (n->n_seen >= PROTO_MAX_INSTANCES) {
                 continue;
+            }
             (void) str_copy(n->seen[k].member, sizeof(n->seen[k].member), ir->member);
             n->seen[k].states = 0;
             n->n_seen++;
@@ -138,8 +146,9 @@ static void fake_report_handler(const struct http_request *req, struct http_resp
         free(rep);
         return;
     }
-    if (!n->report)
+    if (!n->report) {
         n->report = xcalloc(1, sizeof(*n->report));
+    }
     *n->report = *rep;
     n->count++;
     fake_note_states(n, rep);
@@ -165,8 +174,9 @@ static int fake_listen(struct fake_arbiter *fa, struct errbuf *eb)
 
     (void) snprintf(listen, sizeof(listen), "127.0.0.1:%u", fa->port);
     r = http_server_start(&cfg, &fa->srv, eb);
-    if (r == 0)
+    if (r == 0) {
         fa->port = http_server_port(fa->srv);
+    }
     return r;
 }
 
@@ -206,8 +216,9 @@ void fake_arbiter_set_desired(struct fake_arbiter *fa, const struct proto_desire
     pthread_mutex_lock(&fa->mu);
     n = fake_node(fa, d->node);
     if (n) {
-        if (!n->desired)
+        if (!n->desired) {
             n->desired = xcalloc(1, sizeof(*n->desired));
+        }
         *n->desired = *d;
         n->desired->generation = ++fa->generation;
     }
@@ -258,8 +269,9 @@ uint64_t fake_arbiter_report_count(struct fake_arbiter *fa, const char *node)
 
     pthread_mutex_lock(&fa->mu);
     n = fake_node(fa, node);
-    if (n)
+    if (n) {
         c = n->count;
+    }
     pthread_mutex_unlock(&fa->mu);
     return c;
 }
@@ -287,19 +299,22 @@ int fake_arbiter_resume(struct fake_arbiter *fa)
     pthread_mutex_unlock(&fa->mu);
     for (int i = 0; i < 50; i++) {
         r = fake_listen(fa, &eb);
-        if (r != -EADDRINUSE)
+        if (r != -EADDRINUSE) {
             break;
+        }
         (void) nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
     }
-    if (r < 0)
+    if (r < 0) {
         fprintf(stderr, "fake arbiter resume: %s\n", eb.msg);
+    }
     return r;
 }
 
 void fake_arbiter_free(struct fake_arbiter *fa)
 {
-    if (!fa)
+    if (!fa) {
         return;
+    }
     fake_arbiter_pause(fa);
     for (size_t i = 0; i < fa->n_nodes; i++) {
         free(fa->nodes[i].desired);
@@ -315,8 +330,9 @@ const struct proto_instance_report *fake_report_find(const struct proto_report *
                                                      const char *member)
 {
     for (uint32_t i = 0; i < rep->n_instances; i++) {
-        if (strcmp(rep->instances[i].member, member) == 0)
+        if (strcmp(rep->instances[i].member, member) == 0) {
             return &rep->instances[i];
+        }
     }
     return NULL;
 }
@@ -330,8 +346,9 @@ bool fake_arbiter_seen_state(struct fake_arbiter *fa, const char *node, const ch
     pthread_mutex_lock(&fa->mu);
     n = fake_node(fa, node);
     for (size_t k = 0; n && k < n->n_seen; k++) {
-        if (strcmp(n->seen[k].member, member) == 0)
+        if (strcmp(n->seen[k].member, member) == 0) {
             seen = (n->seen[k].states & (1u << state)) != 0;
+        }
     }
     pthread_mutex_unlock(&fa->mu);
     return seen;

@@ -337,8 +337,9 @@ static void run_case(const struct cfg_case *c)
         (void) fprintf(stderr, "\ncase '%s': rc %d, %u errors:\n%s", c->name, r, errs.n, joined);
     }
     CU_ASSERT_EQUAL(r, c->rc);
-    if (c->n_errors >= 0)
+    if (c->n_errors >= 0) {
         CU_ASSERT_EQUAL(errs.n, (unsigned) c->n_errors);
+    }
     if (r == 0) {
         CU_ASSERT_EQUAL(argi, argc);
         dump = cfg_dump_json(topts, N_TOPTS, &cfg);

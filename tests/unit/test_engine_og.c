@@ -52,8 +52,9 @@ static int n_children;
 
 static void fake_reset(void)
 {
-    for (int i = 0; i < fake.n_calls; i++)
+    for (int i = 0; i < fake.n_calls; i++) {
         free(fake.lines[i]);
+    }
     memset(&fake, 0, sizeof(fake));
 }
 
@@ -69,8 +70,9 @@ static void fake_join(const char *const *v, char *buf, size_t size)
     buf[0] = '\0';
     for (size_t i = 0; v && v[i]; i++) {
         int n = snprintf(buf + o, size - o, "%s%s", i ? " " : "", v[i]);
-        if (n < 0 || (size_t) n >= size - o)
+        if (n < 0 || (size_t) n >= size - o) {
             break;
+        }
         o += (size_t) n;
     }
 }
@@ -88,20 +90,25 @@ static int fake_run(const struct proc_spec *spec, struct proc_result *ret, struc
     fake.uid = spec->uid;
     fake.gid = spec->gid;
     fake.timeout_ms = spec->timeout_ms;
-    if (fake.n_calls < FAKE_MAX_CALLS)
+    if (fake.n_calls < FAKE_MAX_CALLS) {
         fake.lines[fake.n_calls++] = xstrdup(line);
+    }
     for (int i = 0; i < fake.n_script; i++) {
-        if (!strstr(line, fake.script[i].match))
+        if (!strstr(line, fake.script[i].match)) {
             continue;
-        if (fake.script[i].hook)
+        }
+        if (fake.script[i].hook) {
             fake.script[i].hook();
+        }
         ret->exit_code = fake.script[i].exit_code;
-        if (fake.script[i].exit_code < 0)
+        if (fake.script[i].exit_code < 0) {
             return fake.script[i].exit_code; /* an exec failure: -ENOENT */
+        }
         ret->out = xstrdup(fake.script[i].out ? fake.script[i].out : "");
         ret->out_len = strlen(ret->out);
-        if (ret->exit_code)
+        if (ret->exit_code) {
             errbuf_set(eb, "exit %d", ret->exit_code);
+        }
         return 0;
     }
     ret->out = xstrdup("");
@@ -117,8 +124,9 @@ static const char *fake_line(int i)
     const char *in;
     size_t o = 0;
 
-    if (i >= fake.n_calls)
+    if (i >= fake.n_calls) {
         return "<none>";
+    }
     in = fake.lines[i];
     while (*in && o + 8 < sizeof(buf)) {
         if (strncmp(in, bindir, strlen(bindir)) == 0) {
@@ -199,8 +207,9 @@ static pid_t spawn_sleeper(const char *dir)
     pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        if (chdir(dir) < 0)
+        if (chdir(dir) < 0) {
             _exit(126);
+        }
         (void) write(fds[1], "x", 1);
         close(fds[1]);
         execl("/bin/sleep", "sleep", "60", (char *) NULL);
@@ -209,8 +218,9 @@ static pid_t spawn_sleeper(const char *dir)
     close(fds[1]);
     CU_ASSERT_EQUAL(read(fds[0], &c, 1), 1);
     close(fds[0]);
-    if (n_children < 8)
+    if (n_children < 8) {
         children[n_children++] = pid;
+    }
     return pid;
 }
 
@@ -321,8 +331,9 @@ static void test_engine_og_hba_and_pgpass(void)
     /* trust only on the local socket (a 0700 directory of the instance's user) */
     for (char *line = hba; line && *line;
          line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (strstr(line, "trust") && strstr(line, "trust") < strchr(line, '\n'))
+        if (strstr(line, "trust") && strstr(line, "trust") < strchr(line, '\n')) {
             CU_ASSERT_EQUAL(strncmp(line, "local ", 6), 0);
+        }
     }
     CU_ASSERT_STRING_EQUAL(pass, "*:*:*:omm:Pa\\:ss\\\\w0rd'\n");
     free(hba);
@@ -730,8 +741,9 @@ static void test_engine_og_parse_garbage(void)
 
 static int suite_init(void)
 {
-    if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0)
+    if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0) {
         return 1;
+    }
     snprintf(bindir, sizeof(bindir), "/opt/opengauss-test/bin");
     return 0;
 }

@@ -421,6 +421,186 @@ static void test_instance_unmanaged_and_deterministic(void)
     CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof(a)), 0);
 }
 
+/* A data directory whose copy did not complete is copied again, never started. */
+static void test_instance_incomplete_copy(void)
+{
+    struct instance inst = fresh();
+    struct instance_facts f = stopped(standby_up());
+    struct instance_plan p;
+
+    f.copy_incomplete = true;
+    p = step(&inst, &f, 1000);
+    CU_ASSERT_EQUAL(p.action, INSTANCE_ACTION_REBUILD);
+    CU_ASSERT_STRING_EQUAL(p.rule, "recopy");
+    CU_ASSERT_EQUAL(p.doing, PROTO_STATE_REBUILDING);
+    /* Also when the data looks complete and it last ran as a primary (no rewind then). */
+    inst = fresh();
+    f.was_primary = true;
+    CU_ASSERT_STRING_EQUAL(step(&inst, &f, 1000).rule, "recopy");
+    /* No upstream, or ordered primary: it waits; never initdb, never a start. */
+    inst = fresh();
+    f.has_upstream = false;
+    p = step(&inst, &f, 1000);
+    CU_ASSERT_EQUAL(p.action, INSTANCE_ACTION_WAIT);
+    CU_ASSERT_STRING_EQUAL(p.rule, "recopy-await");
+    f = stopped(primary_up());
+    f.copy_incomplete = true;
+    f.data_present = false;
+    p = step(&inst, &f, 1000);
+    CU_ASSERT_EQUAL(p.action, INSTANCE_ACTION_WAIT);
+    CU_ASSERT_STRING_EQUAL(p.rule, "recopy-await");
+    /* Failed copies back off, then FAILED with the reason; a new order clears it. */
+    inst = fresh();
+    f = stopped(standby_up());
+    f.copy_incomplete = true;
+    for (int i = 0; i < INSTANCE_ROLE_FAILURES; i++) {
+        uint64_t t = 10000 + (uint64_t) i * 40000;
+
+        instance_decide(&inst, &f, t, &p);
+        CU_ASSERT_EQUAL(p.action, INSTANCE_ACTION_REBUILD);
+        instance_done(&inst, &p, -ECONNREFUSED, "pg_basebackup exit 1: connection refused", t);
+    }
+    CU_ASSERT_EQUAL(inst.state, PROTO_STATE_FAILED);
+    CU_ASSERT_STRING_EQUAL(inst.reason, "copy from the upstream failed repeatedly");
+    instance_reset(&inst, "new upstream");
+    CU_ASSERT_EQUAL(step(&inst, &f, 200000).action, INSTANCE_ACTION_REBUILD);
+}
+
+/* A standby that cannot stream: rewind, then full copies, then FAILED. */
+static void test_instance_stuck_standby(void)
+{
+    struct instance inst = fresh();
+    struct instance_facts f = standby_up();
+    struct instance_plan p;
+
+    (void) step(&inst, &f, 1000);
+    f.diverged = true;
+    p = step(&inst, &f, 2000);
+    CU_ASSERT_EQUAL(p.action, INSTANCE_ACTION_REWIND);
+    f.resync_tries = 1;
+    p = step(&inst, &f, 3000);
+    CU_ASSERT_EQUAL(p.action, INSTANCE_ACTION_REBUILD);
+    CU_ASSERT_STRING_EQUAL(p.rule, "resync-copy");
+    /* Never consistent ("starting up" forever): no rewind, a full copy at once. */
+    f.resync_tries = 0;
+    f.probe = INSTANCE_PROBE_STARTING;
+    f.in_recovery = false;
+    p = step(&inst, &f, 4000);
+    CU_ASSERT_EQUAL(p.action, INSTANCE_ACTION_REBUILD);
+    CU_ASSERT_STRING_EQUAL(p.rule, "resync-copy");
+    /* Bounded. */
+    f.resync_tries = INSTANCE_RESYNC_MAX;
+    p = step(&inst, &f, 5000);
+    CU_ASSERT_EQUAL(p.action, INSTANCE_ACTION_FAIL);
+    CU_ASSERT_EQUAL(inst.state, PROTO_STATE_FAILED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(inst.last_error, "cannot stream"));
+    /* Not diverged while it answers but does not stream: nothing (it may be catching up). */
+    inst = fresh();
+    f = standby_up();
+    f.probe = INSTANCE_PROBE_STARTING;
+    CU_ASSERT_EQUAL(step(&inst, &f, 1000).action, INSTANCE_ACTION_NONE);
+}
+
+/* A postmaster that does not accept connections yet is starting, never stopped. */
+static void test_instance_starting(void)
+{
+    struct instance inst = fresh();
+    struct instance_facts f = standby_up();
+    struct instance_plan p;
+
+    f.probe = INSTANCE_PROBE_STARTING;
+    (void) step(&inst, &f, 1000);
+    CU_ASSERT_EQUAL(inst.state, PROTO_STATE_RESTARTING);
+    CU_ASSERT_STRING_EQUAL(inst.reason, "starting: not yet accepting connections");
+    f.probe = INSTANCE_PROBE_UP;
+    (void) step(&inst, &f, 2000);
+    CU_ASSERT_EQUAL(inst.state, PROTO_STATE_RUNNING);
+    /* A start whose wait ran out while the postmaster lives on: started, RESTARTING. */
+    inst = fresh();
+    f = stopped(standby_up());
+    instance_decide(&inst, &f, 3000, &p);
+    CU_ASSERT_EQUAL(p.action, INSTANCE_ACTION_START);
+    instance_done(&inst, &p, -EINPROGRESS, "started, not yet accepting connections", 3000);
+    CU_ASSERT_EQUAL(inst.state, PROTO_STATE_RESTARTING);
+    CU_ASSERT_EQUAL(inst.failures, 0);
+    CU_ASSERT_EQUAL(instance_restarts(&inst, 3000), 0);
+    f = standby_up();
+    (void) step(&inst, &f, 4000);
+    CU_ASSERT_EQUAL(inst.state, PROTO_STATE_RUNNING);
+    /* Unmanaged likewise. */
+    inst = fresh();
+    f = standby_up();
+    f.has_order = false;
+    f.probe = INSTANCE_PROBE_STARTING;
+    (void) step(&inst, &f, 5000);
+    CU_ASSERT_EQUAL(inst.state, PROTO_STATE_RESTARTING);
+}
+
+/* The budget, FAILED and the fencing latch survive an agent restart (a new record). */
+static void test_instance_memo(void)
+{
+    struct instance inst = fresh();
+    struct instance_facts up = primary_up();
+    struct instance_facts down = stopped(primary_up());
+    struct instance_memo memo;
+    struct instance_plan p;
+    uint64_t t = 100000;
+    const uint64_t wall = 1700000000000ULL;
+
+    (void) step(&inst, &up, t);
+    for (int i = 0; i < LIMIT - 1; i++) {
+        (void) step(&inst, &down, t);
+        t += 5000;
+        CU_ASSERT_EQUAL(step(&inst, &down, t).action, INSTANCE_ACTION_RESTART);
+        (void) step(&inst, &up, t + 100);
+    }
+    CU_ASSERT_EQUAL(instance_restarts(&inst, t), LIMIT - 1);
+    instance_memo_save(&inst, t, wall, &memo);
+    CU_ASSERT_EQUAL(memo.n_restarts, LIMIT - 1);
+    CU_ASSERT_TRUE(memo.was_running);
+    CU_ASSERT_FALSE(memo.failed);
+    CU_ASSERT_EQUAL(memo.restart_wall_ms[LIMIT - 2], wall - 0);
+    /* The next agent: another monotonic origin, 2 s later. */
+    instance_init(&inst, 0, 0);
+    instance_memo_load(&inst, &memo, 7000, wall + 2000);
+    (void) step(&inst, &up, 7100);
+    CU_ASSERT_EQUAL(instance_restarts(&inst, 7100), LIMIT - 1);
+    (void) step(&inst, &down, 8000);
+    CU_ASSERT_EQUAL(step(&inst, &down, 20000).action, INSTANCE_ACTION_RESTART);
+    (void) step(&inst, &up, 20100);
+    p = step(&inst, &down, 21000);
+    CU_ASSERT_EQUAL(p.action, INSTANCE_ACTION_FAIL);
+    CU_ASSERT_EQUAL(inst.state, PROTO_STATE_FAILED);
+    /* FAILED survives too, before any order (unmanaged) and after one. */
+    instance_memo_save(&inst, 21000, wall + 16000, &memo);
+    CU_ASSERT_TRUE(memo.failed);
+    instance_init(&inst, 0, 0);
+    instance_memo_load(&inst, &memo, 500, wall + 17000);
+    down.has_order = false;
+    (void) step(&inst, &down, 600);
+    CU_ASSERT_EQUAL(inst.state, PROTO_STATE_FAILED);
+    down.has_order = true;
+    CU_ASSERT_EQUAL(step(&inst, &down, 700).action, INSTANCE_ACTION_NONE);
+    CU_ASSERT_STRING_EQUAL(inst.last_error, "restart limit reached within the window");
+    /* Restarts from the future or from before this boot are forgotten. */
+    memo.failed = false;
+    memo.n_restarts = 2;
+    memo.restart_wall_ms[0] = wall + 999999;
+    memo.restart_wall_ms[1] = wall - 5000;
+    instance_init(&inst, LIMIT, WINDOW);
+    instance_memo_load(&inst, &memo, 1000, wall);
+    CU_ASSERT_EQUAL(instance_restarts(&inst, 1000), 0);
+    /* The self-fencing latch holds until the arbiter is heard after the restart. */
+    memset(&memo, 0, sizeof(memo));
+    memo.self_fenced = true;
+    instance_init(&inst, LIMIT, WINDOW);
+    instance_memo_load(&inst, &memo, 3000, wall);
+    CU_ASSERT_EQUAL(inst.state, PROTO_STATE_FENCED);
+    CU_ASSERT_STRING_EQUAL(step(&inst, &down, 3100).rule, "stay-fenced");
+    instance_note_arbiter(&inst, 3200);
+    CU_ASSERT_EQUAL(step(&inst, &down, 3300).action, INSTANCE_ACTION_START);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -438,6 +618,10 @@ int main(void)
             {"reload and listen changes", test_instance_config_and_listen},
             {"role change failures", test_instance_role_change_failures},
             {"unmanaged; deterministic", test_instance_unmanaged_and_deterministic},
+            {"incomplete copy: copied again", test_instance_incomplete_copy},
+            {"standby that cannot stream: rewind, copy, failed", test_instance_stuck_standby},
+            {"starting, not stopped", test_instance_starting},
+            {"memo: budget, failed, fence survive", test_instance_memo},
             CU_TEST_INFO_NULL,
     };
     return cu_run("instance", tests);

@@ -186,6 +186,15 @@ static void base_desired(struct proto_desired *d)
     (void) str_copy(a->config[0].value, sizeof(a->config[0].value), "200");
     (void) str_copy(a->config[1].key, sizeof(a->config[1].key), "work_mem");
     (void) str_copy(a->config[1].value, sizeof(a->config[1].value), "4MB");
+    /* Instance a names its peers; b, as from an older arbiter, does not. */
+    a->has_peers = true;
+    a->n_peers = 2;
+    (void) str_copy(a->peers[0].name, sizeof(a->peers[0].name), "demo-1");
+    (void) str_copy(a->peers[0].ip, sizeof(a->peers[0].ip), "127.0.0.2");
+    a->peers[0].port = 5432;
+    (void) str_copy(a->peers[1].name, sizeof(a->peers[1].name), "demo-2");
+    (void) str_copy(a->peers[1].ip, sizeof(a->peers[1].ip), "fd00::3");
+    a->peers[1].port = 5433;
     (void) str_copy(b->namespace_, sizeof(b->namespace_), "prod");
     (void) str_copy(b->cluster, sizeof(b->cluster), "bank");
     (void) str_copy(b->member, sizeof(b->member), "bank-1");
@@ -376,6 +385,13 @@ static void max_desired(struct proto_desired *d)
         in->lost_timeout_ms = 1;
         make_text(in->auth_user, PROTO_SECRET_MAX, i);
         make_text(in->auth_password, PROTO_SECRET_MAX, i + 3);
+        in->has_peers = true;
+        in->n_peers = PROTO_MAX_PEERS;
+        for (unsigned k = 0; k < PROTO_MAX_PEERS; k++) {
+            make_label(in->peers[k].name, PROTO_NAME_MAX, "p", k);
+            (void) str_copy(in->peers[k].ip, sizeof(in->peers[k].ip), ips[k % 4]);
+            in->peers[k].port = 65535 - k;
+        }
         in->n_config = PROTO_MAX_CONFIG;
         for (unsigned k = 0; k < PROTO_MAX_CONFIG; k++) {
             (void) snprintf(in->config[k].key, sizeof(in->config[k].key), "_set.ting_%u_", k);
@@ -641,6 +657,21 @@ static const struct bad_case bad_cases[] = {
         {DESIRED, "\"maintenance\":false", "\"maintenance\":0",
          "instances[0].maintenance: expected boolean, got number"},
         {DESIRED, "\"restart_limit\":3,", "", "instances[0].restart_limit: missing"},
+        {DESIRED, "\"name\":\"demo-2\"", "\"name\":\"demo-0\"",
+         "instances[0].peers[1].name: names the member itself"},
+        {DESIRED, "\"name\":\"demo-2\"", "\"name\":\"demo-1\"",
+         "instances[0].peers[1].name: duplicate of peers[0]"},
+        {DESIRED, "\"name\":\"demo-2\"", "\"name\":\"Demo_2\"",
+         "instances[0].peers[1].name: expected DNS-1123 label"},
+        {DESIRED, "\"ip\":\"fd00::3\"", "\"ip\":\"fd00::zz\"",
+         "instances[0].peers[1].ip: expected IPv4 or IPv6 address"},
+        {DESIRED, "\"port\":5433", "\"port\":0",
+         "instances[0].peers[1].port: expected integer in 1..65535"},
+        {DESIRED, "\"peers\":[{", "\"peers\":[7,{",
+         "instances[0].peers[0]: expected object, got number"},
+        {DESIRED, "\"peers\":[", "\"peers\":\"x\",\"peers2\":[",
+         "instances[0].peers: expected array, got string"},
+        {DESIRED, ",\"ip\":\"fd00::3\"", "", "instances[0].peers[1].ip: missing"},
 };
 
 static void test_proto_rejects_malformed(void)

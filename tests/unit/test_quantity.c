@@ -59,8 +59,9 @@ static void test_quantity_table(void)
         if (q->rc == 0) {
             CU_ASSERT_EQUAL(v, q->bytes);
             CU_ASSERT_EQUAL(quantity_parse_milli(q->text, &m), 0);
-            if (q->milli)
+            if (q->milli) {
                 CU_ASSERT_EQUAL(m, q->milli);
+            }
         } else {
             CU_ASSERT_EQUAL(v, 77); /* untouched on failure */
         }

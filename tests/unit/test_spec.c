@@ -132,9 +132,10 @@ static void test_spec_table(void)
         bool ok = r == c->rc && (r != -EINVAL || str_eq(eb.msg, c->error)) &&
                   (r != -EBADMSG || str_has_prefix(eb.msg, c->error) || !c->error[0]);
 
-        if (!ok)
+        if (!ok) {
             fprintf(stderr, "\n  case \"%s\": rc %d (want %d), error \"%s\"\n", c->name, r, c->rc,
                     eb.msg);
+        }
         CU_ASSERT(ok);
     }
     free(s);
@@ -145,8 +146,9 @@ static int parse(const char *json, struct spec *s)
     struct errbuf eb = {{0}};
     int r = spec_parse(json, strlen(json), s, &eb);
 
-    if (r < 0)
+    if (r < 0) {
         fprintf(stderr, "\n  %s\n", eb.msg);
+    }
     return r;
 }
 
@@ -247,8 +249,9 @@ static int assign(const char *json, struct spec_names *names,
     struct errbuf eb = {{0}};
     int r = parse(json, s);
 
-    if (r == 0)
+    if (r == 0) {
         r = spec_names_assign("demo", s, names, got, &eb);
+    }
     free(s);
     return r;
 }
