@@ -249,6 +249,18 @@ static void cluster_fill_instance(const struct cluster *c, const struct cluster_
         d->sync.n_names = c->sync.n_names;
         memcpy(d->sync.names, c->sync.names, sizeof(d->sync.names));
     }
+    /* pg_hba admits replication from the members' addresses only (DESIGN.md "Security"). */
+    d->has_peers = true;
+    for (uint32_t i = 0; i < c->n_members && d->n_peers < PROTO_MAX_PEERS; i++) {
+        const struct cluster_member *p = &c->members[i];
+        if (p == m) {
+            continue;
+        }
+        (void) str_copy(d->peers[d->n_peers].name, sizeof(d->peers[d->n_peers].name), p->name);
+        (void) str_copy(d->peers[d->n_peers].ip, sizeof(d->peers[d->n_peers].ip), p->ip);
+        d->peers[d->n_peers].port = p->port;
+        d->n_peers++;
+    }
     d->storage_bytes = c->spec.storage_bytes;
     d->maintenance = c->spec.maintenance;
     d->restart_limit = c->spec.ha.restart_limit;

@@ -466,8 +466,9 @@ static void test_bootstrap(void)
     pw = jstr(j, "password");
     CU_ASSERT_STRING_EQUAL(jstr(j, "user"), "postgres");
     CU_ASSERT_EQUAL(strlen(pw), 24);
-    for (const char *p = pw; *p; p++)
+    for (const char *p = pw; *p; p++) {
         CU_ASSERT((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'));
+    }
     cJSON_Delete(j);
     expect_cluster(0, NULL, "creating");
 
@@ -484,6 +485,14 @@ static void test_bootstrap(void)
     CU_ASSERT_EQUAL(o->storage_bytes, 1ULL << 30);
     CU_ASSERT_EQUAL(o->lost_timeout_ms, 2000);
     CU_ASSERT_STRING_EQUAL(o->auth_user, "postgres");
+    /* Its peers, for pg_hba: every other member, itself excluded. */
+    CU_ASSERT_TRUE(o->has_peers);
+    CU_ASSERT_EQUAL_FATAL(o->n_peers, 2);
+    CU_ASSERT_STRING_EQUAL(o->peers[0].name, "demo-1");
+    CU_ASSERT_STRING_EQUAL(o->peers[0].ip, "127.0.0.2");
+    CU_ASSERT_EQUAL(o->peers[0].port, 5432);
+    CU_ASSERT_STRING_EQUAL(o->peers[1].name, "demo-2");
+    CU_ASSERT_STRING_EQUAL(o->peers[1].ip, "127.0.0.3");
     for (int i = 1; i < N_AGENTS; i++) {
         CU_ASSERT_EQUAL_FATAL(send_agent(i), 200);
         o = fake_agent_order(agents[i], member_names[i]);
