@@ -66,8 +66,9 @@ static void ah_sweep(const char *dir)
 }
 
 /* The watchdog: reads agent pids until EOF (the test is gone), then cleans up. */
-static void ah_watchdog(int fd, const char *dir)
+static void ah_watchdog(int fd, void *arg)
 {
+    const char *dir = arg;
     pid_t agents[256];
     size_t n = 0;
     char buf[64];
@@ -119,27 +120,7 @@ static void ah_watchdog(int fd, const char *dir)
 
 static int ah_start_watchdog(struct ah *h)
 {
-    int p[2];
-    pid_t pid;
-
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        return -errno;
-    }
-    pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        (void) close(p[0]);
-        (void) close(p[1]);
-        return -e;
-    }
-    if (pid == 0) {
-        (void) close(p[1]);
-        ah_watchdog(p[0], h->tmpdir);
-    }
-    (void) close(p[0]);
-    h->watchdog_fd = p[1];
-    h->watchdog_pid = pid;
-    return 0;
+    return tu_watchdog_start(ah_watchdog, h->tmpdir, &h->watchdog_fd, &h->watchdog_pid);
 }
 
 static void ah_node_init(struct ah *h, int i)

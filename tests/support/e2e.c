@@ -83,8 +83,9 @@ static void e2e_sweep(const char *dir)
 }
 
 /* The watchdog: reads pids until EOF (the test is gone), then kills them and cleans up. */
-static void e2e_watchdog(int fd, const char *dir)
+static void e2e_watchdog(int fd, void *arg)
 {
+    const char *dir = arg;
     pid_t pids[256];
     size_t n = 0;
     char buf[64];
@@ -138,27 +139,7 @@ static void e2e_watchdog(int fd, const char *dir)
 
 static int e2e_start_watchdog(struct e2e *e)
 {
-    int p[2];
-    pid_t pid;
-
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        return -errno;
-    }
-    pid = fork();
-    if (pid < 0) {
-        int err = errno;
-        (void) close(p[0]);
-        (void) close(p[1]);
-        return -err;
-    }
-    if (pid == 0) {
-        (void) close(p[1]);
-        e2e_watchdog(p[0], e->tmpdir);
-    }
-    (void) close(p[0]);
-    e->watchdog_fd = p[1];
-    e->watchdog_pid = pid;
-    return 0;
+    return tu_watchdog_start(e2e_watchdog, e->tmpdir, &e->watchdog_fd, &e->watchdog_pid);
 }
 
 static void e2e_watchdog_add(struct e2e *e, pid_t pid)

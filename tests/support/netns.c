@@ -277,8 +277,9 @@ int netns_clean_stale(void)
  * Reads lines until "q" (dismissed) or EOF (the test is gone: delete the run's namespaces,
  * which kills what runs inside, then remove the directory a "d<path>" line named).
  */
-static void netns_watchdog(int fd, const char *prefix)
+static void netns_watchdog(int fd, void *arg)
 {
+    const char *prefix = arg;
     char buf[PATH_MAX + 2], dir[PATH_MAX] = "";
     size_t len = 0;
 
@@ -325,27 +326,7 @@ static void netns_watchdog(int fd, const char *prefix)
 
 static int netns_watchdog_start(struct netns *nn)
 {
-    int p[2];
-    pid_t pid;
-
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        return -errno;
-    }
-    pid = fork();
-    if (pid < 0) {
-        int err = errno;
-        (void) close(p[0]);
-        (void) close(p[1]);
-        return -err;
-    }
-    if (pid == 0) {
-        (void) close(p[1]);
-        netns_watchdog(p[0], nn->prefix);
-    }
-    (void) close(p[0]);
-    nn->watchdog_fd = p[1];
-    nn->watchdog_pid = pid;
-    return 0;
+    return tu_watchdog_start(netns_watchdog, nn->prefix, &nn->watchdog_fd, &nn->watchdog_pid);
 }
 
 int netns_own_dir(struct netns *nn, const char *dir)
@@ -512,72 +493,18 @@ int netns_leave(struct netns *nn)
     return r;
 }
 
-static void netns_spawn_child(const char *name, const char *const argv[], const char *log_path,
-                              int errfd)
+/* In the spawned child, before execve: join the namespace named by arg. */
+static int netns_join_arg(void *arg)
 {
-    sigset_t none;
-    int fd, e;
-
-    (void) sigemptyset(&none);
-    (void) sigprocmask(SIG_SETMASK, &none, NULL);
-    (void) setsid();
-    e = netns_join(name);
-    if (e < 0) {
-        errno = -e;
-        goto fail;
-    }
-    fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || dup2(fd, STDIN_FILENO) < 0) {
-        goto fail;
-    }
-    if (log_path) {
-        fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) {
-            goto fail;
-        }
-    }
-    (void) execve(argv[0], (char *const *) argv, environ);
-fail:
-    e = errno;
-    (void) !write(errfd, &e, sizeof(e));
-    _exit(127);
+    return netns_join((const char *) arg);
 }
 
 int netns_spawn(const char *name, const char *const argv[], const char *log_path, pid_t *ret_pid)
 {
-    int pfd[2], e = 0;
-    ssize_t n;
-    pid_t pid;
-
     if (!name || !argv || !argv[0]) {
         return -EINVAL;
     }
-    if (pipe2(pfd, O_CLOEXEC) < 0) {
-        return -errno;
-    }
-    pid = fork();
-    if (pid < 0) {
-        e = errno;
-        (void) close(pfd[0]);
-        (void) close(pfd[1]);
-        return -e;
-    }
-    if (pid == 0) {
-        (void) close(pfd[0]);
-        netns_spawn_child(name, argv, log_path, pfd[1]);
-    }
-    (void) close(pfd[1]);
-    /* EOF: execve succeeded (the pipe closed on exec); 4 bytes: the child's errno. */
-    do {
-        n = read(pfd[0], &e, sizeof(e));
-    } while (n < 0 && errno == EINTR);
-    (void) close(pfd[0]);
-    if (n == (ssize_t) sizeof(e)) {
-        (void) tu_wait_exit(pid, 5000, NULL);
-        return -e;
-    }
-    *ret_pid = pid;
-    return 0;
+    return tu_spawn_with(argv, log_path, netns_join_arg, (void *) name, ret_pid);
 }
 
 const char **netns_exec_argv(const char *name, const char *const argv[])

@@ -98,7 +98,8 @@ bool tu_wait_until(bool (*pred)(void *), void *arg, uint64_t timeout_ms, uint64_
 }
 
 /* In the child of tu_spawn: never returns; reports an exec failure's errno through errfd. */
-static void spawn_child(const char *const argv[], const char *log_path, int errfd)
+static void spawn_child(const char *const argv[], const char *log_path, int (*in_child)(void *),
+                        void *arg, int errfd)
 {
     sigset_t none;
     int fd, e;
@@ -106,6 +107,13 @@ static void spawn_child(const char *const argv[], const char *log_path, int errf
     (void) sigemptyset(&none);
     (void) sigprocmask(SIG_SETMASK, &none, NULL);
     (void) setsid();
+    if (in_child) {
+        e = in_child(arg);
+        if (e < 0) {
+            errno = -e;
+            goto fail;
+        }
+    }
     fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd < 0 || dup2(fd, STDIN_FILENO) < 0) {
         goto fail;
@@ -124,6 +132,12 @@ fail:
 }
 
 int tu_spawn(const char *const argv[], const char *log_path, pid_t *ret_pid)
+{
+    return tu_spawn_with(argv, log_path, NULL, NULL, ret_pid);
+}
+
+int tu_spawn_with(const char *const argv[], const char *log_path, int (*in_child)(void *),
+                  void *arg, pid_t *ret_pid)
 {
     int pfd[2], e = 0;
     ssize_t n;
@@ -144,7 +158,7 @@ int tu_spawn(const char *const argv[], const char *log_path, pid_t *ret_pid)
     }
     if (pid == 0) {
         (void) close(pfd[0]);
-        spawn_child(argv, log_path, pfd[1]);
+        spawn_child(argv, log_path, in_child, arg, pfd[1]);
     }
     (void) close(pfd[1]);
     /* EOF means execve succeeded (the pipe closed on exec); 4 bytes are the child's errno. */
@@ -457,4 +471,30 @@ int tu_pg_exec(const char *conninfo, const char *sql, char *first_value, size_t 
     PQclear(res);
     PQfinish(conn);
     return r;
+}
+
+int tu_watchdog_start(void (*body)(int read_fd, void *arg), void *arg, int *ret_fd, pid_t *ret_pid)
+{
+    int p[2];
+    pid_t pid;
+
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        return -errno;
+    }
+    pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        (void) close(p[0]);
+        (void) close(p[1]);
+        return -err;
+    }
+    if (pid == 0) {
+        (void) close(p[1]);
+        body(p[0], arg);
+        _exit(0); /* body must not return; never run the test's own code twice */
+    }
+    (void) close(p[0]);
+    *ret_fd = p[1];
+    *ret_pid = pid;
+    return 0;
 }

@@ -40,6 +40,10 @@ bool tu_wait_until(bool (*pred)(void *), void *arg, uint64_t timeout_ms, uint64_
  * been executed; -errno when fork, the log or execve failed (the child is reaped then).
  */
 int tu_spawn(const char *const argv[], const char *log_path, pid_t *ret_pid);
+/* As tu_spawn, running in_child(arg) in the child first (e.g. joining a network namespace);
+ * a negative errno from it fails the spawn like an execve failure. */
+int tu_spawn_with(const char *const argv[], const char *log_path, int (*in_child)(void *),
+                  void *arg, pid_t *ret_pid);
 
 /*
  * Waits up to timeout_ms for the child pid to exit and reaps it. 0 with *ret_status (may be
@@ -55,6 +59,14 @@ int tu_wait_exit(pid_t pid, uint64_t timeout_ms, int *ret_status);
  * not be our child: then its disappearance is awaited instead of reaped.
  */
 int tu_kill_wait(pid_t pid, int sig, uint64_t timeout_ms);
+
+/*
+ * Forks a watchdog: the child closes the write end of a pipe and runs body(read_fd, arg),
+ * which must not return (it waits for EOF — the test process died or closed *ret_fd — then
+ * cleans up and _exit()s). The parent keeps the write end in *ret_fd (close-on-exec, so the
+ * programs a test starts do not hold it) and the child's pid in *ret_pid. 0 or -errno.
+ */
+int tu_watchdog_start(void (*body)(int read_fd, void *arg), void *arg, int *ret_fd, pid_t *ret_pid);
 
 /* True while pid exists and is not a zombie. */
 bool tu_pid_alive(pid_t pid);
