@@ -234,7 +234,8 @@ static void cluster_fill_instance(const struct cluster *c, const struct cluster_
     d->epoch = c->epoch;
     /* Before bootstrap the only order is "fenced" for an instance running as primary. */
     d->role = m->desired.role == PROTO_ROLE_UNKNOWN ? PROTO_ROLE_STANDBY : m->desired.role;
-    d->state = m->desired.state;
+    /* Deleting: every instance stops (data kept), whatever it was ordered before. */
+    d->state = c->deleting ? PROTO_STATE_STOPPED : m->desired.state;
     (void) str_copy(d->ip, sizeof(d->ip), m->ip);
     d->port = m->port;
     if (up && up != m && d->role != PROTO_ROLE_PRIMARY) {
@@ -437,6 +438,7 @@ cJSON *cluster_view(const struct cluster *c, const struct decide_input *in,
         json_add_str(o, "primary", c->primary);
     }
     json_add_bool(o, "maintenance", c->spec.maintenance);
+    json_add_bool(o, "deleting", c->deleting);
     json_add_u64(o, "generation", c->generation);
     sw = json_add_object(o, "switchover");
     json_add_str(sw, "phase", decide_switchover_phase_to_string(c->switchover.phase));

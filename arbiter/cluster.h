@@ -66,6 +66,7 @@ struct cluster {
     char *spec_json; /* owned: the spec text as accepted */
     struct spec spec;
     uint64_t generation; /* raised by every accepted spec change */
+    bool deleting;       /* DELETE accepted: instances ordered stopped, then the row goes */
     uint64_t created_wall_ms, updated_wall_ms;
     char password[PROTO_SECRET_MAX + 1]; /* of CLUSTER_SUPERUSER */
     struct spec_names names;

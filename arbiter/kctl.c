@@ -288,22 +288,26 @@ static int kctl_finalizer(struct kctl *k, const struct kctl_obj *o, bool add)
 
 /* ---- the loop's commands ------------------------------------------------------------------ */
 
-/* DELETE on the loop: 0 when the cluster is out of the world (200 or 404), else -errno. */
+/*
+ * DELETE on the loop: 0 when the cluster is out of the world (200 or 404), -EINPROGRESS while
+ * its instances stop (202: asked again on the next retry), else -errno.
+ */
 static int kctl_world_delete(struct kctl *k, const struct kctl_name *id)
 {
     struct world_cmd_answer a = {0};
     int r = k->opt.ops->del(k->opt.ctx, id->ns, id->name, &a);
 
-    if (r == 0 && a.status != 200 && a.status != 404) {
+    if (r == 0 && a.status == 202) {
+        /* Accepted: the instances are stopping; the world drops it once they have. */
+        r = -EINPROGRESS;
+    } else if (r == 0 && a.status != 200 && a.status != 404) {
         slog_warn(LOG_CTX({"cluster", id->name}, {"namespace", id->ns}),
                   "deleting %s/%s from the world failed (%d %s); retrying", id->ns, id->name,
                   a.status, a.error);
         r = -EIO;
     } else if (r == 0 && a.status == 200) {
         slog_info(LOG_CTX({"cluster", id->name}, {"namespace", id->ns}),
-                  "cluster %s/%s deleted: its instances leave the agents' desired states, data "
-                  "is kept",
-                  id->ns, id->name);
+                  "cluster %s/%s deleted: its instances stopped, data kept", id->ns, id->name);
     }
     world_cmd_answer_done(&a);
     return r;

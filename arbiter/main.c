@@ -6,6 +6,8 @@
  * (arbiter/cli.h).
  */
 #include <curl/curl.h>
+#include <malloc.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +19,12 @@
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/str.h"
 
 extern char **environ;
+
+/* curl_global_init ran (curl_global_cleanup is owed). */
+static bool curl_ready;
 
 #define OPT(n, e, t, d, lo, hi, field, fl, mv, h)                                             \
     {                                                                                         \
@@ -115,10 +121,33 @@ static int cmd_serve(int argc, char *argv[])
         (void) snprintf(cfg.service_port, sizeof(cfg.service_port), "%s",
                         env_value("KUBERNETES_SERVICE_PORT"));
     }
+    /* Only Kubernetes mode talks HTTP through libcurl; in local mode its initialisation
+     * (OpenSSL's: ~1.7 MB of libcrypto pages resident) is skipped. Still one thread here. */
+    if (!str_eq(cfg.kube, "none")) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            fprintf(stderr, "og-arbiter: libcurl initialisation failed\n");
+            return EXIT_FATAL;
+        }
+        curl_ready = true;
+    }
     dump = cfg_dump_json(serve_opts, sizeof(serve_opts) / sizeof(serve_opts[0]), &cfg);
     log_info("effective configuration %s", dump);
     free(dump);
     return arbiter_serve(&cfg);
+}
+
+/*
+ * glibc malloc for a small resident set (docs/benchmarks.md "Memory"). A fixed mmap threshold
+ * keeps every block of 128 KiB or more (proto_desired scratch, agents' reports, view texts)
+ * in its own mapping: calloc leaves its untouched pages unmapped and free returns it at
+ * once; left dynamic, the threshold climbs to the largest block freed and such blocks stay
+ * resident in the arenas. Two arenas instead of one per thread (libmicrohttpd's, the
+ * controller's). Before any thread; failures (other allocators) are harmless.
+ */
+static void arbiter_malloc_tune(void)
+{
+    (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    (void) mallopt(M_ARENA_MAX, 2);
 }
 
 int main(int argc, char *argv[])
@@ -133,11 +162,18 @@ int main(int argc, char *argv[])
     };
     int code;
 
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "og-arbiter: libcurl initialisation failed\n");
-        return EXIT_FATAL;
+    arbiter_malloc_tune();
+    /* serve initialises libcurl itself, only when it needs it; the commands all do. */
+    if (argc < 2 || !str_eq(argv[1], "serve")) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            fprintf(stderr, "og-arbiter: libcurl initialisation failed\n");
+            return EXIT_FATAL;
+        }
+        curl_ready = true;
     }
     code = cfg_dispatch("og-arbiter", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
-    curl_global_cleanup();
+    if (curl_ready) {
+        curl_global_cleanup();
+    }
     return code;
 }

@@ -113,6 +113,8 @@ static const struct sqldb_migration store_migrations[] = {
             "  stop_lsn INTEGER NOT NULL DEFAULT 0,"
             "  message TEXT NOT NULL DEFAULT ''"
             ");"},
+        /* A deleted cluster first orders its instances stopped; the row goes once they are. */
+        {3, "ALTER TABLE clusters ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;"},
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,
@@ -143,13 +145,14 @@ static const char sql_cluster_state[] =
         "UPDATE clusters SET sync_num = ?2, sync_names = ?3, switchover_phase = ?4, "
         "switchover_target = ?5, switchover_started_ms = ?6, switchover_fence_lsn = ?7, "
         "primary_last_lsn = ?8, was_sync = ?9 WHERE id = ?1";
+static const char sql_cluster_deleting[] = "UPDATE clusters SET deleting = 1 WHERE id = ?1";
 static const char sql_cluster_observed[] =
         "UPDATE clusters SET primary_last_lsn = ?2, was_sync = ?3 WHERE id = ?1";
 static const char sql_cluster_load[] =
         "SELECT id, namespace, name, spec, generation, epoch, primary_member, sync_num, "
         "sync_names, switchover_phase, switchover_target, switchover_started_ms, "
         "switchover_fence_lsn, primary_last_lsn, was_sync, password, next_index, created_ms, "
-        "updated_ms FROM clusters ORDER BY namespace, name";
+        "updated_ms, deleting FROM clusters ORDER BY namespace, name";
 
 static const char sql_names_clear[] = "DELETE FROM member_names WHERE cluster_id = ?1";
 static const char sql_names_insert[] =
@@ -557,6 +560,18 @@ int store_cluster_decision(struct store *st, const struct cluster *c, uint64_t s
     return r < 0 ? r : store_assignments_write(st, c, eb);
 }
 
+int store_cluster_set_deleting(struct store *st, int64_t id, struct errbuf *eb)
+{
+    sqlite3_stmt *stmt = NULL;
+    int r = sqldb_prepare(st->db, sql_cluster_deleting, &stmt, eb);
+
+    if (r < 0) {
+        return r;
+    }
+    (void) sqlite3_bind_int64(stmt, 1, id);
+    return sqldb_step_done(stmt, eb);
+}
+
 int store_cluster_observed(struct store *st, const struct cluster *c, struct errbuf *eb)
 {
     sqlite3_stmt *stmt = NULL;
@@ -617,6 +632,7 @@ static void store_cluster_row(sqlite3_stmt *stmt, struct cluster *c)
     c->names.next_index = (uint32_t) sqlite3_column_int64(stmt, 16);
     c->created_wall_ms = col_u64(stmt, 17);
     c->updated_wall_ms = col_u64(stmt, 18);
+    c->deleting = sqlite3_column_int(stmt, 19) != 0;
 }
 
 static int store_names_load(struct store *st, struct cluster *c, struct errbuf *eb)

@@ -21,7 +21,7 @@
 #include "proto/model.h"
 
 /* The schema version store_open brings a database to. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -96,6 +96,8 @@ int store_cluster_decision(struct store *st, const struct cluster *c, uint64_t s
                            struct errbuf *eb);
 /* Writes c's view of its primary (primary_last_lsn, was_sync). */
 int store_cluster_observed(struct store *st, const struct cluster *c, struct errbuf *eb);
+/* Marks cluster id as being deleted (its instances are ordered stopped). 0 or -errno. */
+int store_cluster_set_deleting(struct store *st, int64_t id, struct errbuf *eb);
 /* Sets the persisted `reported` flag of a member. */
 int store_member_reported(struct store *st, int64_t cluster_id, const char *member,
                           struct errbuf *eb);

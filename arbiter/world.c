@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,6 +519,20 @@ struct world_pending {
     char *content, *answer;
 };
 
+/*
+ * proto_desired_init on w->desired, zeroing only what the last build wrote: its header and
+ * its first n_instances entries (cluster_desired_add writes no entry past the count it
+ * keeps). The rest is still as xcalloc left it, so its pages (~850 KiB for 32 instances)
+ * never become resident; a full memset would touch them all on every build.
+ */
+static void world_desired_reset(struct proto_desired *d)
+{
+    uint32_t n = d->n_instances < PROTO_MAX_INSTANCES ? d->n_instances : PROTO_MAX_INSTANCES;
+
+    memset(d, 0, offsetof(struct proto_desired, instances) + n * sizeof(d->instances[0]));
+    d->version = PROTO_VERSION;
+}
+
 /* Builds node n's desired state into w->desired; 0 or -EINVAL (logged) when it is invalid. */
 static int world_build_desired(struct world *w, const struct world_node *n)
 {
@@ -525,7 +540,7 @@ static int world_build_desired(struct world *w, const struct world_node *n)
     struct errbuf eb = {{0}};
     int r = 0;
 
-    proto_desired_init(d);
+    world_desired_reset(d);
     (void) str_copy(d->node, sizeof(d->node), n->node);
     d->heartbeat_ms = w->heartbeat_ms;
     for (uint32_t i = 0; i < w->n_clusters && r == 0; i++) {
@@ -622,6 +637,17 @@ bool world_settle(struct world *w, uint64_t now_ms)
     for (uint32_t i = 0; i < w->n_clusters; i++) {
         struct cluster *c = w->clusters[i];
         world_facts(w, c, now_ms, NULL);
+        if (c->deleting) {
+            /* No decisions any more: the instances stop, then the cluster goes. */
+            if (world_delete_done(w->in)) {
+                uint32_t before = w->n_clusters;
+                world_remove_cluster(w, i, "deleted: every instance stopped, data kept");
+                if (w->n_clusters < before) {
+                    i--;
+                }
+            }
+            continue;
+        }
         decide_failover(w->in, w->res);
         (void) world_commit(w, c, w->res, now_ms, true, false);
     }

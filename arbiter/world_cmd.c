@@ -66,6 +66,21 @@ static bool answer_not_found(struct world_cmd_answer *a, const struct cluster *c
     return true;
 }
 
+/* As answer_not_found, and 409 for a cluster whose deletion is under way. */
+static bool answer_unusable(struct world_cmd_answer *a, const struct cluster *c, const char *ns,
+                            const char *name)
+{
+    if (answer_not_found(a, c, ns, name)) {
+        return true;
+    }
+    if (c->deleting) {
+        answer_error(a, 409, "cluster %s/%s is being deleted (its instances are stopping)", ns,
+                     name);
+        return true;
+    }
+    return false;
+}
+
 /* {"operation": op, "cluster": "ns/name", "target": t|null, "message": m} */
 static cJSON *accepted(const struct cluster *c, const char *op, const char *target,
                        const char *message)
@@ -297,6 +312,13 @@ void world_cmd_put(struct world *w, const char *ns, const char *name, const char
         errbuf_set(&eb, "spec.localrole: standby sites are not supported by this arbiter yet");
         r = -EINVAL;
     }
+    if (r == 0 && c && c->deleting) {
+        answer_error(ret, 409, "cluster %s/%s is being deleted (its instances are stopping)", ns,
+                     name);
+        free(member_names);
+        free(names);
+        return;
+    }
     if (r == 0 && c) {
         r = spec_check_update(&c->spec, spec, &c->names, &eb);
         *names = c->names;
@@ -322,37 +344,72 @@ void world_cmd_put(struct world *w, const char *ns, const char *name, const char
 
 /* ---- DELETE -------------------------------------------------------------------------- */
 
-void world_cmd_delete(struct world *w, const char *ns, const char *name,
-                      struct world_cmd_answer *ret)
+void world_remove_cluster(struct world *w, uint32_t i, const char *why)
 {
-    int i = world_find_index(w, ns, name);
-    struct cluster *c = i < 0 ? NULL : w->clusters[i];
+    struct cluster *c = w->clusters[i];
     struct errbuf eb = {{0}};
-    int r;
+    int r = store_begin(w->st, &eb);
 
-    if (answer_not_found(ret, c, ns, name)) {
-        return;
-    }
-    r = store_begin(w->st, &eb);
     if (r == 0) {
         r = store_cluster_delete(w->st, c->id, &eb);
         r = finish_tx(w, r, &eb);
     }
     if (r < 0) {
-        (void) log_error_errno(r, &eb, "deleting cluster %s/%s failed", ns, name);
-        answer_error(ret, 500, "deleting the cluster failed: %s", eb.msg);
+        (void) log_error_errno(r, &eb, "removing cluster %s/%s failed; retrying", c->ns, c->name);
         return;
     }
-    log_api(c, "delete", "cluster deleted; its instances leave the desired states, data is kept");
-    answer_json(ret, 200,
-                accepted(c, "delete", NULL,
-                         "cluster deleted; its instances leave the agents' desired states and "
-                         "their data is kept"));
+    log_api(c, "delete", why);
     memmove(&w->clusters[i], &w->clusters[i + 1],
-            (w->n_clusters - (uint32_t) i - 1) * sizeof(struct cluster *));
+            (w->n_clusters - i - 1) * sizeof(struct cluster *));
     w->n_clusters--;
     cluster_free(c);
     w->desired_dirty = true;
+}
+
+bool world_delete_done(const struct decide_input *in)
+{
+    for (uint32_t i = 0; i < in->n_members; i++) {
+        const struct decide_member *m = &in->members[i];
+        bool stopped = m->state == PROTO_STATE_UNKNOWN || m->state == PROTO_STATE_STOPPED ||
+                       m->state == PROTO_STATE_FAILED || m->state == PROTO_STATE_FENCED;
+        /* A silent agent cannot stop anything: its instance is left as it is. */
+        if (m->reported && decide_is_alive(m, in->now_ms, in->policy.lost_timeout_ms) && !stopped) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void world_cmd_delete(struct world *w, const char *ns, const char *name,
+                      struct world_cmd_answer *ret)
+{
+    int i = world_find_index(w, ns, name);
+    struct cluster *c = i < 0 ? NULL : w->clusters[i];
+    static const char msg[] = "deleting: its instances are ordered stopped, then it is removed; "
+                              "their data is kept";
+    struct errbuf eb = {{0}};
+    int r = 0;
+
+    if (answer_not_found(ret, c, ns, name)) {
+        return;
+    }
+    if (!c->deleting) {
+        r = store_begin(w->st, &eb);
+        if (r == 0) {
+            r = store_cluster_set_deleting(w->st, c->id, &eb);
+            r = finish_tx(w, r, &eb);
+        }
+        if (r < 0) {
+            (void) log_error_errno(r, &eb, "deleting cluster %s/%s failed", ns, name);
+            answer_error(ret, 500, "deleting the cluster failed: %s", eb.msg);
+            return;
+        }
+        c->deleting = true;
+        c->switchover.phase = DECIDE_SWITCHOVER_PHASE_NONE;
+        w->desired_dirty = true;
+        log_api(c, "delete", msg);
+    }
+    answer_json(ret, 202, accepted(c, "delete", NULL, msg));
 }
 
 /* ---- switchover, failover ------------------------------------------------------------ */
@@ -384,7 +441,7 @@ void world_cmd_switchover(struct world *w, const char *ns, const char *name, con
 {
     struct cluster *c = world_find(w, ns, name);
 
-    if (answer_not_found(ret, c, ns, name)) {
+    if (answer_unusable(ret, c, ns, name)) {
         return;
     }
     if (c->switchover.phase != DECIDE_SWITCHOVER_PHASE_NONE) {
@@ -404,7 +461,7 @@ void world_cmd_failover(struct world *w, const char *ns, const char *name, const
     struct cluster *c = world_find(w, ns, name);
     struct decide_manual_failover manual = {.requested = true};
 
-    if (answer_not_found(ret, c, ns, name)) {
+    if (answer_unusable(ret, c, ns, name)) {
         return;
     }
     (void) str_copy(manual.target, sizeof(manual.target), target);
@@ -425,7 +482,7 @@ void world_cmd_maintenance(struct world *w, const char *ns, const char *name, bo
     char *text, *old;
     int r;
 
-    if (answer_not_found(ret, c, ns, name)) {
+    if (answer_unusable(ret, c, ns, name)) {
         return;
     }
     if (c->spec.maintenance == enabled) {

@@ -67,4 +67,12 @@ void world_cluster_ctx_name(const struct cluster *c, char *buf, size_t size);
 int world_commit(struct world *w, struct cluster *c, const struct decide_result *res,
                  uint64_t now_ms, bool apply, bool force_record);
 
+/*
+ * Removes w->clusters[i] from the store and the world (its members leave the desired
+ * states), recording why; on a store failure it stays (logged) for the next step.
+ */
+void world_remove_cluster(struct world *w, uint32_t i, const char *why);
+/* Whether a deleting cluster with facts in is done: no live agent runs one of its instances. */
+bool world_delete_done(const struct decide_input *in);
+
 #endif

@@ -9,8 +9,9 @@
  *
  * 1. PUT of the cluster: the orders come at epoch 7, name demo-1 primary, promote nobody
  *    else, re-initialise nothing (no rebuild flags), and history records the adoption.
- * 2. DELETE, then PUT of the same cluster (a new store row at epoch 0) while the agents keep
- *    reporting their epoch: the same adoption again.
+ * 2. DELETE (the instances are ordered stopped and stop; a PUT meanwhile is refused), then
+ *    PUT of the same cluster (a new store row at epoch 0) while the agents keep reporting
+ *    their epoch, demo-1 as a stopped primary: the same adoption again, demo-1 ordered to run.
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -24,6 +25,7 @@
 #include "common/str.h"
 #include "tests/support/cu_main.h"
 #include "tests/support/fake_agent.h"
+#include "tests/support/sim_fleet.h"
 #include "tests/support/testutil.h"
 
 #define N_AGENTS 3
@@ -37,7 +39,7 @@ static char listen_addr[64];
 static char db_path[600];
 static pid_t arbiter_pid = -1;
 static struct httpc *client;
-static struct fake_agent *agents[N_AGENTS];
+static struct sim_fleet fleet; /* the agents and the instances they report */
 
 static const char *const member_names[N_AGENTS] = {"demo-0", "demo-1", "demo-2"};
 
@@ -47,42 +49,28 @@ static const char demo_spec[] =
         "{\"ip\":\"127.0.0.3\",\"nodename\":\"node3\"}],"
         "\"image\":\"postgres:15\",\"storage\":\"1Gi\",\"ha\":{\"losttimeout\":2}}";
 
-/* What agent i reports: the instances as the previous arbiter left them, at EPOCH. */
-static void push_report(int i)
+/*
+ * The instances as the previous arbiter left them, at EPOCH: demo-1 primary, the others
+ * streaming from it, caught up, and quorum standbys (unnamed_sync: before any order too).
+ */
+static void sim_as_left(void)
 {
-    struct proto_instance_report *in =
-            fake_agent_instance(agents[i], "default", "demo", member_names[i]);
+    for (int i = 0; i < N_AGENTS; i++) {
+        struct sim_fleet_db *s = &fleet.db[i];
 
-    in->epoch = EPOCH;
-    in->state = PROTO_STATE_RUNNING;
-    in->pid = 1000 + i;
-    in->timeline = 3;
-    in->system_id = 7301234567890123456ULL;
-    in->disk_free_bytes = 1ULL << 34;
-    in->n_replicas = 0;
-    if (i == 1) {
-        in->role = PROTO_ROLE_PRIMARY;
-        in->current_lsn = LSN0 + 0x100;
-        in->upstream[0] = '\0';
-        for (int k = 0; k < N_AGENTS; k++) {
-            struct proto_replica *rp;
-
-            if (k == 1) {
-                continue;
-            }
-            rp = &in->replicas[in->n_replicas++];
-            memset(rp, 0, sizeof(*rp));
-            (void) str_copy(rp->name, sizeof(rp->name), member_names[k]);
-            rp->state = PROTO_REPL_STATE_STREAMING;
-            rp->sync = PROTO_SYNC_STATE_QUORUM;
-            rp->sent_lsn = rp->flush_lsn = rp->replay_lsn = LSN0 + 0x100;
+        s->present = true;
+        s->epoch = EPOCH;
+        s->state = PROTO_STATE_RUNNING;
+        s->timeline = 3;
+        if (i == 1) {
+            s->role = PROTO_ROLE_PRIMARY;
+            s->current = LSN0 + 0x100;
+            continue;
         }
-        return;
+        s->role = PROTO_ROLE_STANDBY;
+        s->received = s->replayed = LSN0 + 0x100;
+        (void) str_copy(s->upstream, sizeof(s->upstream), "demo-1");
     }
-    in->role = PROTO_ROLE_STANDBY;
-    in->current_lsn = 0;
-    in->received_lsn = in->replayed_lsn = LSN0 + 0x100;
-    (void) str_copy(in->upstream, sizeof(in->upstream), "demo-1");
 }
 
 /*
@@ -95,13 +83,11 @@ static int send_checked(int i, unsigned *ret_orders)
     const struct proto_desired *d;
     int r;
 
-    push_report(i);
-    r = fake_agent_send(agents[i], 0);
+    r = sim_fleet_send(&fleet, i);
     if (r != 200) {
-        fprintf(stderr, "\n  node%d: send: %d %s\n", i + 1, r, fake_agent_error(agents[i]));
         return r;
     }
-    d = fake_agent_desired(agents[i]);
+    d = fake_agent_desired(fleet.agents[i]);
     for (uint32_t k = 0; k < d->n_instances; k++) {
         const struct proto_instance_desired *o = &d->instances[k];
         bool primary = str_eq(o->member, "demo-1");
@@ -244,8 +230,7 @@ static void test_fresh_store_adopts(void)
     CU_ASSERT_EQUAL_FATAL(start_arbiter(), 0);
     /* The agents report before the cluster is declared: nothing for them yet. */
     for (int i = 0; i < N_AGENTS; i++) {
-        push_report(i);
-        CU_ASSERT_EQUAL(fake_agent_send(agents[i], 0), 200);
+        CU_ASSERT_EQUAL(sim_fleet_send(&fleet, i), 200);
     }
     declare_and_expect_adoption();
 }
@@ -254,8 +239,26 @@ static void test_recreated_cluster_adopts(void)
 {
     unsigned orders = 0;
 
-    CU_ASSERT_EQUAL(api("DELETE", "/api/v1/clusters/default/demo", NULL, NULL), 200);
-    CU_ASSERT_EQUAL(api("GET", "/api/v1/clusters/default/demo", NULL, NULL), 404);
+    long st = 0;
+
+    /* The deletion orders the instances stopped; the cluster goes once they all are. */
+    CU_ASSERT_EQUAL(api("DELETE", "/api/v1/clusters/default/demo", NULL, NULL), 202);
+    CU_ASSERT_EQUAL(api("PUT", "/api/v1/clusters/default/demo", demo_spec, NULL), 409);
+    for (int round = 0; round < 20 && st != 404; round++) {
+        for (int i = 0; i < N_AGENTS; i++) {
+            CU_ASSERT_EQUAL(sim_fleet_send(&fleet, i), 200);
+            sim_fleet_obey(&fleet, i);
+        }
+        st = api("GET", "/api/v1/clusters/default/demo", NULL, NULL);
+        if (st != 404) {
+            tu_sleep_ms(100); /* the loop removes it on its next step */
+        }
+    }
+    CU_ASSERT_EQUAL_FATAL(st, 404);
+    for (int i = 0; i < N_AGENTS; i++) {
+        CU_ASSERT_EQUAL(fleet.db[i].state, PROTO_STATE_STOPPED);
+        CU_ASSERT_EQUAL(fleet.db[i].epoch, EPOCH);
+    }
     for (int i = 0; i < N_AGENTS; i++) {
         CU_ASSERT_EQUAL(send_checked(i, &orders), 200);
     }
@@ -268,6 +271,13 @@ static void test_recreated_cluster_adopts(void)
 static int suite_init(void)
 {
     struct httpc_options opt = {.connect_timeout_ms = 1000, .timeout_ms = 5000};
+    struct sim_fleet_options fleet_opt = {.base_url = base_url,
+                                          .ns = "default",
+                                          .cluster = "demo",
+                                          .members = member_names,
+                                          .n = N_AGENTS,
+                                          .lsn0 = LSN0,
+                                          .unnamed_sync = PROTO_SYNC_STATE_QUORUM};
     uint16_t port = 0;
 
     if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0 || tu_free_port("127.0.0.1", &port) < 0) {
@@ -277,23 +287,16 @@ static int suite_init(void)
     (void) snprintf(listen_addr, sizeof(listen_addr), "127.0.0.1:%u", port);
     (void) snprintf(base_url, sizeof(base_url), "http://%s", listen_addr);
     client = httpc_new(&opt);
-    for (int i = 0; i < N_AGENTS; i++) {
-        char node[16];
-
-        (void) snprintf(node, sizeof(node), "node%d", i + 1);
-        agents[i] = fake_agent_new(base_url, node);
-        if (!agents[i]) {
-            return -1;
-        }
+    if (sim_fleet_init(&fleet, &fleet_opt) < 0) {
+        return -1;
     }
+    sim_as_left();
     return client ? 0 : -1;
 }
 
 static int suite_cleanup(void)
 {
-    for (int i = 0; i < N_AGENTS; i++) {
-        fake_agent_free(agents[i]);
-    }
+    sim_fleet_done(&fleet);
     if (arbiter_pid > 0) {
         (void) tu_kill_wait(arbiter_pid, SIGTERM, 5000);
     }

@@ -3,8 +3,8 @@
  *
  * The real og-arbiter binary against three scripted agents (tests/support/fake_agent.h) on
  * loopback, over real HTTP and a real SQLite file; no PostgreSQL. The test plays the
- * databases: a small simulation (struct sim) holds each member's role, state, timeline and
- * LSNs, is pushed into its agent's report, and obeys the orders that come back.
+ * databases: a small simulation (tests/support/sim_fleet.h) holds each member's role, state,
+ * timeline and LSNs, is pushed into its agent's report, and obeys the orders that come back.
  *
  * One cluster default/demo, members demo-0..2 on node1..3 (127.0.0.1..3), losttimeout 2 s,
  * goes through: every API error path; bootstrap; steady state; failover of a failed primary
@@ -29,6 +29,7 @@
 #include "common/str.h"
 #include "tests/support/cu_main.h"
 #include "tests/support/fake_agent.h"
+#include "tests/support/sim_fleet.h"
 #include "tests/support/testutil.h"
 
 #define N_AGENTS 3
@@ -42,7 +43,7 @@ static char db_path[600];
 static pid_t arbiter_pid = -1;
 static int arbiter_runs;
 static struct httpc *client;
-static struct fake_agent *agents[N_AGENTS];
+static struct sim_fleet fleet; /* the agents and their simulated databases */
 
 static const char *const member_names[N_AGENTS] = {"demo-0", "demo-1", "demo-2"};
 
@@ -52,152 +53,7 @@ static const char demo_spec[] =
         "{\"ip\":\"127.0.0.3\",\"nodename\":\"node3\"}],"
         "\"image\":\"postgres:15\",\"storage\":\"1Gi\",\"ha\":{\"losttimeout\":2}}";
 
-/* ---- the simulated databases ------------------------------------------------------------ */
-
-struct sim {
-    enum proto_role role;
-    enum proto_state state;
-    uint64_t epoch;
-    uint32_t timeline;
-    uint64_t current, received, replayed;
-    char upstream[PROTO_NAME_MAX + 1];
-    bool present; /* the agent reports the instance */
-};
-
-static struct sim sims[N_AGENTS];
-
-static int sim_index(const char *name)
-{
-    for (int i = 0; i < N_AGENTS; i++) {
-        if (str_eq(member_names[i], name)) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-/* Writes sims[i] into agent i's next report; a primary lists the standbys streaming from it. */
-static void sim_push(int i)
-{
-    const struct sim *s = &sims[i];
-    const struct proto_instance_desired *order = fake_agent_order(agents[i], member_names[i]);
-    struct proto_instance_report *in;
-
-    if (!s->present) {
-        fake_agent_drop_instance(agents[i], member_names[i]);
-        return;
-    }
-    in = fake_agent_instance(agents[i], "default", "demo", member_names[i]);
-    in->epoch = s->epoch;
-    in->role = s->role;
-    in->state = s->state;
-    in->pid = s->state == PROTO_STATE_RUNNING ? 1000 + i : 0;
-    in->timeline = s->timeline;
-    in->system_id = 7301234567890123456ULL;
-    in->current_lsn = s->current;
-    in->received_lsn = s->received;
-    in->replayed_lsn = s->replayed;
-    (void) str_copy(in->upstream, sizeof(in->upstream), s->upstream);
-    in->disk_free_bytes = 1ULL << 34;
-    in->n_replicas = 0;
-    if (s->role != PROTO_ROLE_PRIMARY || s->state != PROTO_STATE_RUNNING) {
-        return;
-    }
-    for (int k = 0; k < N_AGENTS; k++) {
-        struct proto_replica *rp;
-        bool named = false;
-        if (!sims[k].present || sims[k].state != PROTO_STATE_RUNNING ||
-            !str_eq(sims[k].upstream, member_names[i])) {
-            continue;
-        }
-        for (uint32_t n = 0; order && n < order->sync.n_names; n++) {
-            named = named || str_eq(order->sync.names[n], member_names[k]);
-        }
-        rp = &in->replicas[in->n_replicas++];
-        memset(rp, 0, sizeof(*rp));
-        (void) str_copy(rp->name, sizeof(rp->name), member_names[k]);
-        rp->state = PROTO_REPL_STATE_STREAMING;
-        rp->sync = named ? PROTO_SYNC_STATE_QUORUM : PROTO_SYNC_STATE_ASYNC;
-        rp->sent_lsn = rp->flush_lsn = sims[k].received;
-        rp->replay_lsn = sims[k].replayed;
-    }
-}
-
-static uint32_t sim_max_timeline(void)
-{
-    uint32_t tl = 0;
-
-    for (int i = 0; i < N_AGENTS; i++) {
-        tl = sims[i].timeline > tl ? sims[i].timeline : tl;
-    }
-    return tl;
-}
-
-/* Makes member i do what its last order says (promote, fence, follow, rebuild instantly). */
-static void sim_obey(int i)
-{
-    const struct proto_instance_desired *o = fake_agent_order(agents[i], member_names[i]);
-    struct sim *s = &sims[i];
-
-    if (!o) {
-        return;
-    }
-    s->present = true;
-    s->epoch = o->epoch;
-    if (o->state == PROTO_STATE_FENCED) {
-        s->state = PROTO_STATE_FENCED;
-        return;
-    }
-    if (o->role == PROTO_ROLE_PRIMARY) {
-        if (s->role != PROTO_ROLE_PRIMARY) {
-            s->timeline = sim_max_timeline() + (s->timeline ? 1 : 0);
-            s->timeline = s->timeline ? s->timeline : 1;
-            s->current = s->received > LSN0 ? s->received : LSN0;
-        }
-        s->role = PROTO_ROLE_PRIMARY;
-        s->state = PROTO_STATE_RUNNING;
-        s->upstream[0] = '\0';
-        s->received = s->replayed = 0;
-        return;
-    }
-    if (o->has_upstream) {
-        int up = sim_index(o->upstream.member);
-        s->role = PROTO_ROLE_STANDBY;
-        s->state = PROTO_STATE_RUNNING;
-        (void) str_copy(s->upstream, sizeof(s->upstream), o->upstream.member);
-        if (up >= 0 && sims[up].role == PROTO_ROLE_PRIMARY && sims[up].current) {
-            s->timeline = sims[up].timeline;
-            s->received = s->replayed = sims[up].current;
-        }
-        s->current = 0;
-    }
-}
-
-/* Sends agent i's report (its sim pushed first); returns the HTTP status. */
-static int send_agent(int i)
-{
-    int r;
-
-    sim_push(i);
-    r = fake_agent_send(agents[i], 0);
-    if (r != 200) {
-        fprintf(stderr, "\n  node%d: send: %d %s\n", i + 1, r, fake_agent_error(agents[i]));
-    }
-    return r;
-}
-
-/* A few rounds of report-and-obey for the agents in mask (bit i = agent i). */
-static void settle(unsigned mask, int rounds)
-{
-    for (int r = 0; r < rounds; r++) {
-        for (int i = 0; i < N_AGENTS; i++) {
-            if (mask & (1u << i)) {
-                CU_ASSERT_EQUAL(send_agent(i), 200);
-                sim_obey(i);
-            }
-        }
-    }
-}
+/* ---- the simulated databases (tests/support/sim_fleet.h) ------------------------------------ */
 
 /*
  * Every agent reports; among the orders of the highest epoch at most one names a primary,
@@ -213,11 +69,13 @@ static int check_one_primary(unsigned mask)
         uint64_t first = UINT64_MAX;
         int n_primary = 0;
 
-        for (int i = 0; i < N_AGENTS; i++)
-            if (mask & (1u << i))
-                CU_ASSERT_EQUAL(send_agent(i), 200);
         for (int i = 0; i < N_AGENTS; i++) {
-            const struct proto_desired *d = fake_agent_desired(agents[i]);
+            if (mask & (1u << i)) {
+                CU_ASSERT_EQUAL(sim_fleet_send(&fleet, i), 200);
+            }
+        }
+        for (int i = 0; i < N_AGENTS; i++) {
+            const struct proto_desired *d = fake_agent_desired(fleet.agents[i]);
             if (!(mask & (1u << i))) {
                 continue;
             }
@@ -231,7 +89,7 @@ static int check_one_primary(unsigned mask)
                 top = o->epoch > top ? o->epoch : top;
                 if (o->role == PROTO_ROLE_PRIMARY) {
                     n_primary++;
-                    primary = sim_index(o->member);
+                    primary = sim_fleet_index(&fleet, o->member);
                 }
             }
         }
@@ -473,8 +331,8 @@ static void test_bootstrap(void)
     expect_cluster(0, NULL, "creating");
 
     /* node1 reports first (no instance yet): its member is the first primary. */
-    CU_ASSERT_EQUAL_FATAL(send_agent(0), 200);
-    o = fake_agent_order(agents[0], "demo-0");
+    CU_ASSERT_EQUAL_FATAL(sim_fleet_send(&fleet, 0), 200);
+    o = fake_agent_order(fleet.agents[0], "demo-0");
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_EQUAL(o->role, PROTO_ROLE_PRIMARY);
     CU_ASSERT_EQUAL(o->state, PROTO_STATE_RUNNING);
@@ -494,8 +352,8 @@ static void test_bootstrap(void)
     CU_ASSERT_STRING_EQUAL(o->peers[1].name, "demo-2");
     CU_ASSERT_STRING_EQUAL(o->peers[1].ip, "127.0.0.3");
     for (int i = 1; i < N_AGENTS; i++) {
-        CU_ASSERT_EQUAL_FATAL(send_agent(i), 200);
-        o = fake_agent_order(agents[i], member_names[i]);
+        CU_ASSERT_EQUAL_FATAL(sim_fleet_send(&fleet, i), 200);
+        o = fake_agent_order(fleet.agents[i], member_names[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(o);
         CU_ASSERT_EQUAL(o->role, PROTO_ROLE_STANDBY);
         CU_ASSERT_EQUAL(o->state, PROTO_STATE_RUNNING);
@@ -515,18 +373,18 @@ static void test_steady_state(void)
     const cJSON *m;
     cJSON *c;
 
-    settle(7, 3);
+    CU_ASSERT(sim_fleet_settle(&fleet, 7, 3));
     /* Both standbys stream from demo-0: the primary commits with ANY 1 (demo-1, demo-2). */
-    o = fake_agent_order(agents[0], "demo-0");
+    o = fake_agent_order(fleet.agents[0], "demo-0");
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_EQUAL(o->sync.num, 1);
     CU_ASSERT_EQUAL(o->sync.n_names, 2);
     /* demo-2 trails a little: 100 bytes. */
-    sims[0].current = LSN0 + 1000;
-    sims[1].received = sims[1].replayed = LSN0 + 1000;
-    sims[2].received = sims[2].replayed = LSN0 + 900;
-    settle(7, 1);
-    CU_ASSERT_EQUAL(send_agent(0), 200);
+    fleet.db[0].current = LSN0 + 1000;
+    fleet.db[1].received = fleet.db[1].replayed = LSN0 + 1000;
+    fleet.db[2].received = fleet.db[2].replayed = LSN0 + 900;
+    CU_ASSERT(sim_fleet_settle(&fleet, 7, 1));
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 0), 200);
     c = get_cluster();
     CU_ASSERT_STRING_EQUAL(jstr(c, "state"), "ready");
     CU_ASSERT_EQUAL(jnum(c, "epoch"), 1);
@@ -547,18 +405,18 @@ static void test_steady_state(void)
 
 static void test_failover_failed_primary(void)
 {
-    uint64_t known = fake_agent_generation(agents[2]), t0, dt = 0;
+    uint64_t known = fake_agent_generation(fleet.agents[2]), t0, dt = 0;
     const struct proto_instance_desired *o;
     int r;
 
     /* node3 waits for news: the arbiter holds its report. */
-    sim_push(2);
-    CU_ASSERT_FATAL(fake_agent_send_async(agents[2], 10000));
-    CU_ASSERT_EQUAL(fake_agent_wait(agents[2], 100, NULL), -ETIMEDOUT);
+    sim_fleet_push(&fleet, 2);
+    CU_ASSERT_FATAL(fake_agent_send_async(fleet.agents[2], 10000));
+    CU_ASSERT_EQUAL(fake_agent_wait(fleet.agents[2], 100, NULL), -ETIMEDOUT);
 
-    sims[0].state = PROTO_STATE_FAILED;
-    CU_ASSERT_EQUAL(send_agent(0), 200);
-    o = fake_agent_order(agents[0], "demo-0");
+    fleet.db[0].state = PROTO_STATE_FAILED;
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 0), 200);
+    o = fake_agent_order(fleet.agents[0], "demo-0");
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_EQUAL(o->role, PROTO_ROLE_STANDBY);
     CU_ASSERT_EQUAL(o->epoch, 2);
@@ -567,24 +425,24 @@ static void test_failover_failed_primary(void)
 
     /* The decision reached node3's held request at once. */
     t0 = tu_now_ms();
-    r = fake_agent_wait(agents[2], 3000, NULL);
+    r = fake_agent_wait(fleet.agents[2], 3000, NULL);
     dt = tu_now_ms() - t0;
     CU_ASSERT_EQUAL(r, 200);
     CU_ASSERT(dt < 1000);
-    CU_ASSERT(fake_agent_generation(agents[2]) > known);
-    o = fake_agent_order(agents[2], "demo-2");
+    CU_ASSERT(fake_agent_generation(fleet.agents[2]) > known);
+    o = fake_agent_order(fleet.agents[2], "demo-2");
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_EQUAL(o->epoch, 2);
     CU_ASSERT_STRING_EQUAL(o->upstream.member, "demo-1");
 
-    CU_ASSERT_EQUAL(send_agent(1), 200);
-    o = fake_agent_order(agents[1], "demo-1");
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 1), 200);
+    o = fake_agent_order(fleet.agents[1], "demo-1");
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_EQUAL(o->role, PROTO_ROLE_PRIMARY);
     CU_ASSERT_EQUAL(o->epoch, 2);
     CU_ASSERT(history_has("R17", "failed"));
     CU_ASSERT_EQUAL(check_one_primary(7), 1);
-    settle(7, 3);
+    CU_ASSERT(sim_fleet_settle(&fleet, 7, 3));
     expect_cluster(2, "demo-1", "ready");
 }
 
@@ -593,20 +451,20 @@ static void test_failover_silent_agent(void)
     uint64_t last_report, t = 0, deadline;
     int primary = -1;
 
-    settle(7, 1);
+    CU_ASSERT(sim_fleet_settle(&fleet, 7, 1));
     /* Taken before the send: the arbiter stamps the report on receipt, so the silence it
      * measures starts no earlier than this. */
     last_report = tu_now_ms();
-    CU_ASSERT_EQUAL(send_agent(1), 200); /* node2's last word */
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 1), 200); /* node2's last word */
     /* node2 falls silent; the standbys lose their stream; demo-0 holds the most WAL. */
-    sims[0].upstream[0] = sims[2].upstream[0] = '\0';
-    sims[0].received = sims[0].replayed = sims[1].current + 50;
+    fleet.db[0].upstream[0] = fleet.db[2].upstream[0] = '\0';
+    fleet.db[0].received = fleet.db[0].replayed = fleet.db[1].current + 50;
     deadline = last_report + 8000;
     while (tu_now_ms() < deadline) {
         const struct proto_instance_desired *o;
-        CU_ASSERT_EQUAL(send_agent(0), 200);
-        CU_ASSERT_EQUAL(send_agent(2), 200);
-        o = fake_agent_order(agents[0], "demo-0");
+        CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 0), 200);
+        CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 2), 200);
+        o = fake_agent_order(fleet.agents[0], "demo-0");
         if (o && o->epoch == 3) {
             /* Stamped after the order is seen: the decision came no later than this. */
             t = tu_now_ms();
@@ -623,9 +481,9 @@ static void test_failover_silent_agent(void)
     CU_ASSERT_EQUAL(check_one_primary(5), 0);
 
     /* node2 returns, its instance still running as the old primary: it is fenced. */
-    CU_ASSERT_EQUAL(send_agent(1), 200);
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 1), 200);
     {
-        const struct proto_instance_desired *o = fake_agent_order(agents[1], "demo-1");
+        const struct proto_instance_desired *o = fake_agent_order(fleet.agents[1], "demo-1");
         CU_ASSERT_PTR_NOT_NULL_FATAL(o);
         CU_ASSERT_EQUAL(o->state, PROTO_STATE_FENCED);
         CU_ASSERT_NOT_EQUAL(o->role, PROTO_ROLE_PRIMARY);
@@ -633,35 +491,35 @@ static void test_failover_silent_agent(void)
     }
     CU_ASSERT(history_has("R06", "fencing"));
     CU_ASSERT_EQUAL(check_one_primary(7), 0);
-    sims[1].role = PROTO_ROLE_PRIMARY;
-    sims[1].state = PROTO_STATE_FENCED;
-    CU_ASSERT_EQUAL(send_agent(1), 200);
+    fleet.db[1].role = PROTO_ROLE_PRIMARY;
+    fleet.db[1].state = PROTO_STATE_FENCED;
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 1), 200);
     {
-        const struct proto_instance_desired *o = fake_agent_order(agents[1], "demo-1");
+        const struct proto_instance_desired *o = fake_agent_order(fleet.agents[1], "demo-1");
         CU_ASSERT_PTR_NOT_NULL_FATAL(o);
         CU_ASSERT_EQUAL(o->state, PROTO_STATE_RUNNING);
         CU_ASSERT_EQUAL(o->role, PROTO_ROLE_STANDBY);
         CU_ASSERT_STRING_EQUAL(o->upstream.member, "demo-0");
         CU_ASSERT_TRUE(o->rebuild);
     }
-    settle(7, 3);
+    CU_ASSERT(sim_fleet_settle(&fleet, 7, 3));
     expect_cluster(3, "demo-0", "ready");
 }
 
 static void test_switchover_refused(void)
 {
     const char *path = "/api/v1/clusters/default/demo/switchover";
-    uint64_t keep = sims[2].received;
+    uint64_t keep = fleet.db[2].received;
 
-    sims[2].received = sims[2].replayed = sims[0].current - 2 * MIB;
-    CU_ASSERT_EQUAL(send_agent(2), 200);
+    fleet.db[2].received = fleet.db[2].replayed = fleet.db[0].current - 2 * MIB;
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 2), 200);
     expect("POST", path, "{\"target\":\"demo-2\"}", 409, "demo-2 lagging");
-    sims[2].received = sims[2].replayed = keep;
-    sims[1].state = PROTO_STATE_FAILED;
-    CU_ASSERT_EQUAL(send_agent(1), 200);
+    fleet.db[2].received = fleet.db[2].replayed = keep;
+    fleet.db[1].state = PROTO_STATE_FAILED;
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 1), 200);
     expect("POST", path, "{\"target\":\"demo-1\"}", 409, "demo-1 failed");
-    sims[1].state = PROTO_STATE_RUNNING;
-    settle(7, 2);
+    fleet.db[1].state = PROTO_STATE_RUNNING;
+    CU_ASSERT(sim_fleet_settle(&fleet, 7, 2));
     expect("POST", path, "{\"target\":\"demo-9\"}", 409, "demo-9 is not a standby member");
     expect("POST", path, "{\"target\":\"demo-0\"}", 409, "refused");
     expect("POST", path, "{\"target\":\"Demo\"}", 422, "target");
@@ -695,8 +553,8 @@ static void test_switchover_with_crash(void)
     expect("POST", path, "{\"target\":\"demo-1\"}", 409, "already under way");
 
     /* Phase 1: the primary is ordered fenced. */
-    CU_ASSERT_EQUAL(send_agent(0), 200);
-    o = fake_agent_order(agents[0], "demo-0");
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 0), 200);
+    o = fake_agent_order(fleet.agents[0], "demo-0");
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_EQUAL(o->role, PROTO_ROLE_PRIMARY);
     CU_ASSERT_EQUAL(o->state, PROTO_STATE_FENCED);
@@ -708,14 +566,14 @@ static void test_switchover_with_crash(void)
     CU_ASSERT_EQUAL(check_one_primary(7), 0);
 
     /* Phase 2: fenced at its final LSN; demo-2 has not replayed it all yet. */
-    fence_lsn = sims[0].current + 4096;
-    sims[0].current = fence_lsn;
-    sims[0].state = PROTO_STATE_FENCED;
-    CU_ASSERT_EQUAL(send_agent(0), 200);
-    sims[2].received = fence_lsn;
-    sims[2].replayed = fence_lsn - 10;
-    CU_ASSERT_EQUAL(send_agent(2), 200);
-    o = fake_agent_order(agents[2], "demo-2");
+    fence_lsn = fleet.db[0].current + 4096;
+    fleet.db[0].current = fence_lsn;
+    fleet.db[0].state = PROTO_STATE_FENCED;
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 0), 200);
+    fleet.db[2].received = fence_lsn;
+    fleet.db[2].replayed = fence_lsn - 10;
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 2), 200);
+    o = fake_agent_order(fleet.agents[2], "demo-2");
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_EQUAL(o->role, PROTO_ROLE_STANDBY);
     CU_ASSERT_EQUAL(check_one_primary(7), 0);
@@ -730,25 +588,25 @@ static void test_switchover_with_crash(void)
     CU_ASSERT_STRING_EQUAL(jstr(sw, "target"), "demo-2");
     cJSON_Delete(j);
     CU_ASSERT_EQUAL(check_one_primary(7), 0);
-    o = fake_agent_order(agents[0], "demo-0");
+    o = fake_agent_order(fleet.agents[0], "demo-0");
     CU_ASSERT(o && o->state == PROTO_STATE_FENCED && o->epoch == 3);
 
     /* Phase 3: demo-2 replays the fence LSN and is promoted; demo-0 rejoins. */
-    sims[2].replayed = fence_lsn;
-    CU_ASSERT_EQUAL(send_agent(2), 200);
-    o = fake_agent_order(agents[2], "demo-2");
+    fleet.db[2].replayed = fence_lsn;
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 2), 200);
+    o = fake_agent_order(fleet.agents[2], "demo-2");
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_EQUAL(o->role, PROTO_ROLE_PRIMARY);
     CU_ASSERT_EQUAL(o->state, PROTO_STATE_RUNNING);
     CU_ASSERT_EQUAL(o->epoch, 4);
     CU_ASSERT_EQUAL(check_one_primary(7), 2);
-    o = fake_agent_order(agents[0], "demo-0");
+    o = fake_agent_order(fleet.agents[0], "demo-0");
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_EQUAL(o->role, PROTO_ROLE_STANDBY);
     CU_ASSERT_STRING_EQUAL(o->upstream.member, "demo-2");
     CU_ASSERT_TRUE(o->rebuild);
     CU_ASSERT(history_has("R10", "promoted at epoch 4"));
-    settle(7, 3);
+    CU_ASSERT(sim_fleet_settle(&fleet, 7, 3));
     expect_cluster(4, "demo-2", "ready");
 }
 
@@ -762,19 +620,19 @@ static void test_maintenance_and_manual_failover(void)
     CU_ASSERT_STRING_EQUAL(jstr(j, "state"), "maintaining");
     CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(j, "maintenance")));
     cJSON_Delete(j);
-    CU_ASSERT_EQUAL(send_agent(2), 200);
-    o = fake_agent_order(agents[2], "demo-2");
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 2), 200);
+    o = fake_agent_order(fleet.agents[2], "demo-2");
     CU_ASSERT(o && o->maintenance);
 
     /* The primary fails: no automatic failover while in maintenance. */
-    sims[2].state = PROTO_STATE_FAILED;
+    fleet.db[2].state = PROTO_STATE_FAILED;
     for (int i = 0; i < 8; i++) {
-        settle(3, 1);
-        CU_ASSERT_EQUAL(send_agent(2), 200);
+        CU_ASSERT(sim_fleet_settle(&fleet, 3, 1));
+        CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 2), 200);
         tu_sleep_ms(100);
     }
     expect_cluster(4, "demo-2", "maintaining");
-    o = fake_agent_order(agents[2], "demo-2");
+    o = fake_agent_order(fleet.agents[2], "demo-2");
     CU_ASSERT(o && o->role == PROTO_ROLE_PRIMARY && o->epoch == 4);
 
     /* A manual failover still works, to the member named. */
@@ -787,7 +645,7 @@ static void test_maintenance_and_manual_failover(void)
     CU_ASSERT(history_has("R04", "manual failover to demo-1"));
     CU_ASSERT_EQUAL(check_one_primary(7), 1);
     expect("PUT", path, "{\"enabled\":false}", 200, NULL);
-    settle(7, 3);
+    CU_ASSERT(sim_fleet_settle(&fleet, 7, 3));
     expect_cluster(5, "demo-1", "ready");
 }
 
@@ -809,8 +667,8 @@ static void test_update_and_delete(void)
     CU_ASSERT_EQUAL(jnum(j, "generation"), 4); /* create, maintenance on, off, this update */
     CU_ASSERT_PTR_NOT_NULL(jmember(j, "demo-2"));
     cJSON_Delete(j);
-    CU_ASSERT_EQUAL(send_agent(0), 200);
-    CU_ASSERT_EQUAL(fake_agent_order(agents[0], "demo-0")->storage_bytes, 2ULL << 30);
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 0), 200);
+    CU_ASSERT_EQUAL(fake_agent_order(fleet.agents[0], "demo-0")->storage_bytes, 2ULL << 30);
     expect("PUT", "/api/v1/clusters/default/demo",
            "{\"iplist\":[{\"ip\":\"127.0.0.1\",\"nodename\":\"node1\"}],\"dbport\":5433}", 422,
            "spec.dbport: immutable");
@@ -819,16 +677,55 @@ static void test_update_and_delete(void)
     expect("PUT", "/api/v1/clusters/default/other", other, 201, NULL);
     expect("PUT", "/api/v1/clusters/default/clash", clash, 422,
            "127.0.0.1 port 5432 is used by member demo-0 of default/demo");
-    CU_ASSERT_EQUAL(send_agent(0), 200);
-    CU_ASSERT_PTR_NOT_NULL(fake_agent_order(agents[0], "other-0"));
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 0), 200);
+    CU_ASSERT_PTR_NOT_NULL(fake_agent_order(fleet.agents[0], "other-0"));
     CU_ASSERT_EQUAL(api("GET", "/api/v1/clusters", NULL, &j), 200);
     CU_ASSERT_EQUAL(cJSON_GetArraySize(j), 2);
     cJSON_Delete(j);
-    expect("DELETE", "/api/v1/clusters/default/other", NULL, 200, NULL);
-    expect("GET", "/api/v1/clusters/default/other", NULL, 404, NULL);
-    CU_ASSERT_EQUAL(send_agent(0), 200);
-    CU_ASSERT_PTR_NULL(fake_agent_order(agents[0], "other-0"));
-    CU_ASSERT_PTR_NOT_NULL(fake_agent_order(agents[0], "demo-0"));
+    /* node1 runs other-0: deleting "other" orders it stopped, and waits until it is. */
+    {
+        struct proto_instance_report *in =
+                fake_agent_instance(fleet.agents[0], "default", "other", "other-0");
+        const struct proto_instance_desired *o;
+        long st = 0;
+
+        in->epoch = 1;
+        in->role = PROTO_ROLE_PRIMARY;
+        in->state = PROTO_STATE_RUNNING;
+        in->timeline = 1;
+        in->pid = 4242;
+        CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 0), 200);
+        expect("DELETE", "/api/v1/clusters/default/other", NULL, 202, NULL);
+        expect("DELETE", "/api/v1/clusters/default/other", NULL, 202, NULL); /* idempotent */
+        CU_ASSERT_EQUAL(api("GET", "/api/v1/clusters/default/other", NULL, &j), 200);
+        CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(j, "deleting")));
+        cJSON_Delete(j);
+        expect("POST", "/api/v1/clusters/default/other/switchover", "{}", 409, "being deleted");
+        expect("PUT", "/api/v1/clusters/default/other", other, 409, "being deleted");
+        tu_sleep_ms(300); /* ticks pass: still there, its instance runs */
+        expect("GET", "/api/v1/clusters/default/other", NULL, 200, NULL);
+        CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 0), 200);
+        o = fake_agent_order(fleet.agents[0], "other-0");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+        CU_ASSERT_EQUAL(o->state, PROTO_STATE_STOPPED);
+        CU_ASSERT_EQUAL(o->epoch, 1);
+        in = fake_agent_instance(fleet.agents[0], "default", "other", "other-0");
+        in->state = PROTO_STATE_STOPPED;
+        in->pid = 0;
+        for (int k = 0; k < 50 && st != 404; k++) {
+            CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 0), 200);
+            st = api("GET", "/api/v1/clusters/default/other", NULL, NULL);
+            if (st != 404) {
+                tu_sleep_ms(100);
+            }
+        }
+        CU_ASSERT_EQUAL(st, 404);
+        expect("DELETE", "/api/v1/clusters/default/other", NULL, 404, NULL);
+        fake_agent_drop_instance(fleet.agents[0], "other-0");
+    }
+    CU_ASSERT_EQUAL(sim_fleet_send(&fleet, 0), 200);
+    CU_ASSERT_PTR_NULL(fake_agent_order(fleet.agents[0], "other-0"));
+    CU_ASSERT_PTR_NOT_NULL(fake_agent_order(fleet.agents[0], "demo-0"));
     CU_ASSERT_EQUAL(check_one_primary(7), 1);
 }
 
@@ -897,6 +794,12 @@ static void test_clean_shutdown(void)
 static int suite_init(void)
 {
     struct httpc_options opt = {.connect_timeout_ms = 1000, .timeout_ms = 5000};
+    struct sim_fleet_options fleet_opt = {.base_url = base_url,
+                                          .ns = "default",
+                                          .cluster = "demo",
+                                          .members = member_names,
+                                          .n = N_AGENTS,
+                                          .lsn0 = LSN0};
     uint16_t port = 0;
 
     if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0 || tu_free_port("127.0.0.1", &port) < 0) {
@@ -906,22 +809,15 @@ static int suite_init(void)
     (void) snprintf(listen_addr, sizeof(listen_addr), "127.0.0.1:%u", port);
     (void) snprintf(base_url, sizeof(base_url), "http://%s", listen_addr);
     client = httpc_new(&opt);
-    for (int i = 0; i < N_AGENTS; i++) {
-        char node[16];
-        (void) snprintf(node, sizeof(node), "node%d", i + 1);
-        agents[i] = fake_agent_new(base_url, node);
-        if (!agents[i]) {
-            return -1;
-        }
+    if (sim_fleet_init(&fleet, &fleet_opt) < 0) {
+        return -1;
     }
     return client ? 0 : -1;
 }
 
 static int suite_cleanup(void)
 {
-    for (int i = 0; i < N_AGENTS; i++) {
-        fake_agent_free(agents[i]);
-    }
+    sim_fleet_done(&fleet);
     if (arbiter_pid > 0) {
         (void) tu_kill_wait(arbiter_pid, SIGTERM, 5000);
     }

@@ -1002,11 +1002,69 @@ static void test_k8s_restart_limit(void)
     show_published("rejoined");
 }
 
+/* Whether `kubectl get KIND NAME -n default` says NotFound (the object is gone). */
+static bool object_gone(const char *kind, const char *name)
+{
+    const char *args[] = {"get", kind, name, "-n", "default", "-o", "name", NULL};
+    struct errbuf eb = {{0}};
+    int rc = kube_emu_kubectl(&K.emu, args, NULL, 60000, NULL, &eb);
+
+    return rc > 0 && strstr(eb.msg, "NotFound") != NULL;
+}
+
+static void test_k8s_delete(void)
+{
+    const char *del[] = {"delete", "ogc", "demo", "-n", "default", "--wait=false", NULL};
+    char labelled[256] = "x", path[PATH_MAX + 128];
+    pid_t pm[NODES];
+    bool gone = false;
+
+    if (!K.up) {
+        if (K.dir[0]) {
+            CU_FAIL("skipped: the cluster did not come up");
+        }
+        return;
+    }
+    for (int i = 0; i < NODES; i++) {
+        pm[i] = postmaster_pid(i);
+    }
+    CU_ASSERT_EQUAL_FATAL(kubectl(del, NULL, NULL), 0);
+    /* The finalizer holds the resource until the Services are gone; then it goes. */
+    for (int k = 0; k < 600 && !gone; k++) {
+        gone = object_gone("ogc", "demo");
+        if (!gone) {
+            tu_sleep_ms(100);
+        }
+    }
+    CU_ASSERT_TRUE(gone);
+    CU_ASSERT_TRUE(object_gone("service", "og-demo-svc"));
+    CU_ASSERT_TRUE(object_gone("service", "og-demo-svc-read"));
+    CU_ASSERT_TRUE(object_gone("endpointslice", "og-demo-svc"));
+    CU_ASSERT_TRUE(object_gone("endpointslice", "og-demo-svc-read"));
+    CU_ASSERT_TRUE(labelled_nodes("primary", labelled, sizeof(labelled)) && labelled[0] == '\0');
+    /* The instances stop; their data stays where it was, to be recovered. */
+    for (int i = 0; i < NODES; i++) {
+        bool stopped = false;
+        for (int k = 0; k < 600 && !stopped; k++) {
+            stopped = pm[i] <= 0 || !tu_pid_alive(pm[i]);
+            if (!stopped) {
+                tu_sleep_ms(100);
+            }
+        }
+        CU_ASSERT_TRUE(stopped);
+        (void) snprintf(path, sizeof(path), "%s/node%d/default/demo/%s/data/PG_VERSION", K.dir,
+                        i + 1, K.member[i]);
+        CU_ASSERT_EQUAL(access(path, F_OK), 0);
+    }
+    K.up = false;
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
             {"members up, Services, EndpointSlices, ogc, labels", test_k8s_up},
             {"restart limit: slice, status, label and Event follow", test_k8s_restart_limit},
+            {"delete: finalizer, Services gone, instances stopped, data kept", test_k8s_delete},
             CU_TEST_INFO_NULL,
     };
 

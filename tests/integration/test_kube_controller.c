@@ -32,6 +32,7 @@
 #include "tests/support/cu_main.h"
 #include "tests/support/fake_agent.h"
 #include "tests/support/kube_emu.h"
+#include "tests/support/sim_fleet.h"
 #include "tests/support/testutil.h"
 
 #define N_AGENTS 3
@@ -47,7 +48,7 @@ static bool emu_ok;
 static bool applied; /* the first case went through: the others build on it */
 static struct kube_client *kc;
 static struct httpc *client;
-static struct fake_agent *agents[N_AGENTS];
+static struct sim_fleet fleet; /* the agents and their simulated databases */
 
 /* The two arbiter replicas. */
 struct arb {
@@ -79,150 +80,7 @@ static const char demo_yaml[] = "apiVersion: opengauss.sig/v1\n"
                                 "  ha:\n"
                                 "    losttimeout: 3\n";
 
-/* ---- the simulated databases (as in test_arbiter_api.c) ------------------------------------ */
-
-struct sim {
-    enum proto_role role;
-    enum proto_state state;
-    uint64_t epoch;
-    uint32_t timeline;
-    uint64_t current, received, replayed;
-    char upstream[PROTO_NAME_MAX + 1];
-    bool present;
-};
-
-static struct sim sims[N_AGENTS];
-
-static int sim_index(const char *name)
-{
-    for (int i = 0; i < N_AGENTS; i++) {
-        if (str_eq(member_names[i], name)) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-static void sim_push(int i)
-{
-    const struct sim *s = &sims[i];
-    const struct proto_instance_desired *order = fake_agent_order(agents[i], member_names[i]);
-    struct proto_instance_report *in;
-
-    if (!s->present) {
-        fake_agent_drop_instance(agents[i], member_names[i]);
-        return;
-    }
-    in = fake_agent_instance(agents[i], "default", "demo", member_names[i]);
-    in->epoch = s->epoch;
-    in->role = s->role;
-    in->state = s->state;
-    in->pid = s->state == PROTO_STATE_RUNNING ? 1000 + i : 0;
-    in->timeline = s->timeline;
-    in->system_id = 7301234567890123456ULL;
-    in->current_lsn = s->current;
-    in->received_lsn = s->received;
-    in->replayed_lsn = s->replayed;
-    (void) str_copy(in->upstream, sizeof(in->upstream), s->upstream);
-    in->disk_free_bytes = 1ULL << 34;
-    in->n_replicas = 0;
-    if (s->role != PROTO_ROLE_PRIMARY || s->state != PROTO_STATE_RUNNING) {
-        return;
-    }
-    for (int k = 0; k < N_AGENTS; k++) {
-        struct proto_replica *rp;
-        bool named = false;
-        if (!sims[k].present || sims[k].state != PROTO_STATE_RUNNING ||
-            !str_eq(sims[k].upstream, member_names[i])) {
-            continue;
-        }
-        for (uint32_t n = 0; order && n < order->sync.n_names; n++) {
-            named = named || str_eq(order->sync.names[n], member_names[k]);
-        }
-        rp = &in->replicas[in->n_replicas++];
-        memset(rp, 0, sizeof(*rp));
-        (void) str_copy(rp->name, sizeof(rp->name), member_names[k]);
-        rp->state = PROTO_REPL_STATE_STREAMING;
-        rp->sync = named ? PROTO_SYNC_STATE_QUORUM : PROTO_SYNC_STATE_ASYNC;
-        rp->sent_lsn = rp->flush_lsn = sims[k].received;
-        rp->replay_lsn = sims[k].replayed;
-    }
-}
-
-static uint32_t sim_max_timeline(void)
-{
-    uint32_t tl = 0;
-
-    for (int i = 0; i < N_AGENTS; i++) {
-        tl = sims[i].timeline > tl ? sims[i].timeline : tl;
-    }
-    return tl;
-}
-
-static void sim_obey(int i)
-{
-    const struct proto_instance_desired *o = fake_agent_order(agents[i], member_names[i]);
-    struct sim *s = &sims[i];
-
-    if (!o) {
-        return;
-    }
-    s->present = true;
-    s->epoch = o->epoch;
-    if (o->state == PROTO_STATE_FENCED) {
-        s->state = PROTO_STATE_FENCED;
-        return;
-    }
-    if (o->role == PROTO_ROLE_PRIMARY) {
-        if (s->role != PROTO_ROLE_PRIMARY) {
-            s->timeline = sim_max_timeline() + (s->timeline ? 1 : 0);
-            s->timeline = s->timeline ? s->timeline : 1;
-            s->current = s->received > LSN0 ? s->received : LSN0;
-        }
-        s->role = PROTO_ROLE_PRIMARY;
-        s->state = PROTO_STATE_RUNNING;
-        s->upstream[0] = '\0';
-        s->received = s->replayed = 0;
-        return;
-    }
-    if (o->has_upstream) {
-        int up = sim_index(o->upstream.member);
-        s->role = PROTO_ROLE_STANDBY;
-        s->state = PROTO_STATE_RUNNING;
-        (void) str_copy(s->upstream, sizeof(s->upstream), o->upstream.member);
-        if (up >= 0 && sims[up].role == PROTO_ROLE_PRIMARY && sims[up].current) {
-            s->timeline = sims[up].timeline;
-            s->received = s->replayed = sims[up].current;
-        }
-        s->current = 0;
-    }
-}
-
-static int send_agent(int i)
-{
-    sim_push(i);
-    return fake_agent_send(agents[i], 0);
-}
-
-/* Rounds of report-and-obey for every agent; false when a send did not answer 200. */
-static bool settle(int rounds)
-{
-    bool ok = true;
-
-    for (int r = 0; r < rounds; r++) {
-        for (int i = 0; i < N_AGENTS; i++) {
-            int st = send_agent(i);
-            if (st != 200) {
-                fprintf(stderr, "\n  node%d: send: %d %s\n", i + 1, st,
-                        fake_agent_error(agents[i]));
-                ok = false;
-                continue;
-            }
-            sim_obey(i);
-        }
-    }
-    return ok;
-}
+/* ---- the simulated databases (tests/support/sim_fleet.h) ------------------------------------ */
 
 /* The member every agent's orders name primary (at most one), or -1. */
 static int ordered_primary(void)
@@ -230,7 +88,7 @@ static int ordered_primary(void)
     int primary = -1, n = 0;
 
     for (int i = 0; i < N_AGENTS; i++) {
-        const struct proto_instance_desired *o = fake_agent_order(agents[i], member_names[i]);
+        const struct proto_instance_desired *o = sim_fleet_order(&fleet, i);
         if (o && o->role == PROTO_ROLE_PRIMARY) {
             primary = i;
             n++;
@@ -348,7 +206,7 @@ static bool busy_pred(void *arg)
 {
     struct busy_wait *b = arg;
 
-    (void) settle(1);
+    (void) sim_fleet_settle(&fleet, SIM_FLEET_ALL, 1);
     return b->pred(b->arg);
 }
 
@@ -538,9 +396,7 @@ static void arb_kill(struct arb *a, int sig)
 
 static void agents_to(const struct arb *a)
 {
-    for (int i = 0; i < N_AGENTS; i++) {
-        fake_agent_set_url(agents[i], a->url);
-    }
+    sim_fleet_set_url(&fleet, a->url);
 }
 
 /* ---- tests ---------------------------------------------------------------------------------- */
@@ -563,16 +419,16 @@ static void test_apply(void)
     CU_ASSERT(tu_wait_until(demo_has_finalizer, NULL, WAIT_MS, 100));
     /* Orders reach the agents: node1 reports first and gets the primary. */
     CU_ASSERT(tu_wait_until(arb_ready, &arbs[0], WAIT_MS, 100));
-    for (int tries = 0; tries < 100 && !fake_agent_order(agents[0], "demo-0"); tries++) {
-        (void) send_agent(0);
+    for (int tries = 0; tries < 100 && !fake_agent_order(fleet.agents[0], "demo-0"); tries++) {
+        (void) sim_fleet_send(&fleet, 0);
         tu_sleep_ms(100);
     }
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fake_agent_order(agents[0], "demo-0"));
-    sim_obey(0);
-    CU_ASSERT(settle(3));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fake_agent_order(fleet.agents[0], "demo-0"));
+    sim_fleet_obey(&fleet, 0);
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 3));
     primary = ordered_primary();
     CU_ASSERT_EQUAL(primary, 0);
-    CU_ASSERT_STRING_EQUAL(fake_agent_order(agents[0], "demo-0")->ip, "10.0.0.1");
+    CU_ASSERT_STRING_EQUAL(fake_agent_order(fleet.agents[0], "demo-0")->ip, "10.0.0.1");
 
     /* Services, slices, status, labels, Events. */
     CU_ASSERT(wait_reporting(write_slice_is, (void *) member_ips[0], WAIT_MS));
@@ -596,18 +452,18 @@ static void test_failover(void)
 
     CU_ASSERT_FATAL(applied);
 
-    sims[0].state = PROTO_STATE_FAILED;
-    sims[0].role = PROTO_ROLE_PRIMARY;
-    CU_ASSERT(settle(3));
+    fleet.db[0].state = PROTO_STATE_FAILED;
+    fleet.db[0].role = PROTO_ROLE_PRIMARY;
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 3));
     CU_ASSERT_EQUAL(ordered_primary(), 1);
     CU_ASSERT(wait_reporting(write_slice_is, (void *) member_ips[1], WAIT_MS));
     CU_ASSERT(tu_wait_until(has_event, &fo, WAIT_MS, 100));
     CU_ASSERT(tu_wait_until(has_event, &rl, WAIT_MS, 100));
     CU_ASSERT(tu_wait_until(primary_label_on, "og-agent-node2", WAIT_MS, 100));
     /* The old primary is rebuilt as a standby. */
-    sims[0].state = PROTO_STATE_RUNNING;
-    sims[0].role = PROTO_ROLE_STANDBY;
-    CU_ASSERT(settle(3));
+    fleet.db[0].state = PROTO_STATE_RUNNING;
+    fleet.db[0].role = PROTO_ROLE_STANDBY;
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 3));
     CU_ASSERT(wait_reporting(demo_status_is, "ready/demo-1", WAIT_MS));
 }
 
@@ -652,7 +508,7 @@ static bool became_valid(void *arg)
 static bool no_order_for(const char *member)
 {
     for (int i = 0; i < N_AGENTS; i++) {
-        if (fake_agent_order(agents[i], member)) {
+        if (fake_agent_order(fleet.agents[i], member)) {
             return false;
         }
     }
@@ -694,7 +550,7 @@ static void test_invalid(void)
     svc = kget(SVC_PATH "og-nonode-svc");
     CU_ASSERT_PTR_NULL(svc);
     cJSON_Delete(svc);
-    CU_ASSERT(settle(1));
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 1));
     CU_ASSERT(no_order_for("dup-0") && no_order_for("nonode-0") && no_order_for("clash-0"));
     CU_ASSERT_EQUAL(arb_call(&arbs[0], "GET", "/api/v1/clusters/default/dup", NULL, &body), 404);
     free(body);
@@ -739,12 +595,12 @@ static void test_restart_and_relist(void)
     CU_ASSERT(!str_is_empty(uid_w) && !str_is_empty(uid_r));
     arb_kill(&arbs[0], SIGTERM);
     CU_ASSERT_EQUAL_FATAL(arb_start(&arbs[0], true), 0);
-    CU_ASSERT(settle(2));
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 2));
     CU_ASSERT_EQUAL(ordered_primary(), 1);
     /* A 410: the history is compacted and the watches cut; the controller re-lists. */
     CU_ASSERT_EQUAL(kube_emu_control(kc, "/_emu/compact", &eb), 0);
     CU_ASSERT_EQUAL(kube_emu_control(kc, "/_emu/close-watches", &eb), 0);
-    CU_ASSERT(settle(2));
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 2));
     CU_ASSERT(wait_reporting(demo_status_is, "ready/demo-1", WAIT_MS));
     CU_ASSERT(wait_reporting(write_slice_is, (void *) member_ips[1], WAIT_MS));
     uid_w2 = service_uid("og-demo-svc");
@@ -770,17 +626,17 @@ static void test_api_server_down(void)
     CU_ASSERT_EQUAL_FATAL(kube_emu_kill(&emu), 0);
     t0 = tu_now_ms();
     /* demo-1 fails; the failover reaches the agents with no API server. */
-    sims[1].state = PROTO_STATE_FAILED;
-    CU_ASSERT(settle(3));
+    fleet.db[1].state = PROTO_STATE_FAILED;
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 3));
     CU_ASSERT(ordered_primary() == 0 || ordered_primary() == 2);
-    sims[1].state = PROTO_STATE_RUNNING;
-    sims[1].role = PROTO_ROLE_STANDBY;
+    fleet.db[1].state = PROTO_STATE_RUNNING;
+    fleet.db[1].role = PROTO_ROLE_STANDBY;
     while (tu_now_ms() - t0 < 10000) {
-        (void) settle(1);
+        (void) sim_fleet_settle(&fleet, SIM_FLEET_ALL, 1);
         tu_sleep_ms(200);
     }
     CU_ASSERT_EQUAL_FATAL(kube_emu_restart(&emu, NULL, &eb), 0);
-    CU_ASSERT(settle(2));
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 2));
     {
         int p = ordered_primary();
         CU_ASSERT_FATAL(p >= 0);
@@ -828,30 +684,30 @@ static void test_takeover(void)
     CU_ASSERT_FATAL(applied);
 
     CU_ASSERT_FATAL(primary >= 0);
-    epoch_before = fake_agent_order(agents[primary], member_names[primary])->epoch;
+    epoch_before = sim_fleet_order(&fleet, primary)->epoch;
     arb_kill(&arbs[0], SIGKILL);
     t0 = tu_now_ms();
     CU_ASSERT_FATAL(tu_wait_until(arb_ready, &arbs[1], LEASE_MS + 15000, 200));
     fprintf(stderr, "\n  takeover after %llu ms\n", (unsigned long long) (tu_now_ms() - t0));
     agents_to(&arbs[1]);
-    CU_ASSERT(settle(4));
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 4));
     p2 = ordered_primary();
     CU_ASSERT_EQUAL(p2, primary);
-    o = p2 >= 0 ? fake_agent_order(agents[p2], member_names[p2]) : NULL;
+    o = p2 >= 0 ? sim_fleet_order(&fleet, p2) : NULL;
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT(o->epoch >= epoch_before);
     CU_ASSERT(tu_wait_until(leader_label_on, (void *) arbs[1].identity, WAIT_MS, 100));
     /* And it decides: a failover goes on from the agents' epoch. */
-    sims[primary].state = PROTO_STATE_FAILED;
-    CU_ASSERT(settle(3));
+    fleet.db[primary].state = PROTO_STATE_FAILED;
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 3));
     p2 = ordered_primary();
     CU_ASSERT(p2 >= 0 && p2 != primary);
     if (p2 >= 0) {
-        CU_ASSERT(fake_agent_order(agents[p2], member_names[p2])->epoch > epoch_before);
+        CU_ASSERT(sim_fleet_order(&fleet, p2)->epoch > epoch_before);
     }
-    sims[primary].state = PROTO_STATE_RUNNING;
-    sims[primary].role = PROTO_ROLE_STANDBY;
-    CU_ASSERT(settle(2));
+    fleet.db[primary].state = PROTO_STATE_RUNNING;
+    fleet.db[primary].role = PROTO_ROLE_STANDBY;
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 2));
     CU_ASSERT_EQUAL(arb_call(&arbs[1], "GET", "/api/v1/clusters/default/demo", NULL, &body), 200);
     free(body);
 }
@@ -876,7 +732,11 @@ static void test_delete(void)
     CU_ASSERT_EQUAL_FATAL(kubectl(args, NULL, NULL), 0);
     CU_ASSERT(wait_reporting(cr_gone, "demo", WAIT_MS));
     CU_ASSERT(demo_services_gone(NULL));
-    CU_ASSERT(settle(1));
+    /* The instances were ordered stopped (and obeyed) before the cluster went away. */
+    for (int i = 0; i < N_AGENTS; i++) {
+        CU_ASSERT_EQUAL(fleet.db[i].state, PROTO_STATE_STOPPED);
+    }
+    CU_ASSERT(sim_fleet_settle(&fleet, SIM_FLEET_ALL, 1));
     CU_ASSERT(no_order_for("demo-0") && no_order_for("demo-1") && no_order_for("demo-2"));
     CU_ASSERT(pod_label_is("og-agent-node1", "demo.default.opengauss.sig/role", NULL));
 }
@@ -908,6 +768,11 @@ static int suite_init(void)
     struct httpc_options opt = {.connect_timeout_ms = 1000, .timeout_ms = 5000};
     const char *crd[] = {"apply", "-f", OG_SOURCE_DIR "/deploy/crd.yaml", NULL};
     const char *ns[] = {"apply", "-f", OG_SOURCE_DIR "/deploy/namespace.yaml", NULL};
+    struct sim_fleet_options fleet_opt = {.ns = "default",
+                                          .cluster = "demo",
+                                          .members = member_names,
+                                          .n = N_AGENTS,
+                                          .lsn0 = LSN0};
     struct errbuf eb = {{0}};
 
     if (tu_mkdtemp(tmpdir, sizeof(tmpdir)) < 0) {
@@ -923,13 +788,9 @@ static int suite_init(void)
         (void) snprintf(arbs[i].url, sizeof(arbs[i].url), "http://127.0.0.1:%u", port);
         (void) snprintf(arbs[i].db, sizeof(arbs[i].db), "%s/%s.db", tmpdir, arbs[i].identity);
     }
-    for (int i = 0; i < N_AGENTS; i++) {
-        char node[16];
-        (void) snprintf(node, sizeof(node), "node%d", i + 1);
-        agents[i] = fake_agent_new(arbs[0].url, node);
-        if (!agents[i]) {
-            return -1;
-        }
+    fleet_opt.base_url = arbs[0].url;
+    if (sim_fleet_init(&fleet, &fleet_opt) < 0) {
+        return -1;
     }
     if (!kube_emu_present() || !kube_emu_kubectl_present()) {
         return 0; /* emu_ok stays false: the first case fails loudly */
@@ -949,9 +810,7 @@ static int suite_cleanup(void)
     for (int i = 0; i < 2; i++) {
         arb_kill(&arbs[i], SIGTERM);
     }
-    for (int i = 0; i < N_AGENTS; i++) {
-        fake_agent_free(agents[i]);
-    }
+    sim_fleet_done(&fleet);
     kube_client_free(kc);
     if (getenv("OG_TEST_KEEP") == NULL) {
         (void) kube_emu_stop(&emu);
