@@ -6,6 +6,7 @@
 # Benchmarks are not tests: they print figures, nothing is registered in ctest.
 
 OG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The build directory the benchmarks build and run (RelWithDebInfo); set it to use one of your own.
 BENCH_BUILD=${BENCH_BUILD:-$OG_ROOT/build-bench}
 bindir=/usr/lib/postgresql/15/bin
 psql=$bindir/psql
@@ -103,10 +104,14 @@ PY
 }
 stats_header() { printf '%-44s %5s %10s %10s %10s\n' "figure" "n" "median" "min" "max"; }
 
-# mem_kb PID: "VmRSS <kB> kB (private <kB> kB, Pss <kB> kB)" — private = Private_Clean +
-# Private_Dirty from smaps_rollup, i.e. without shared library pages also mapped by others.
+# mem_kb PID: "VmRSS <kB> kB (private <kB> kB, Pss <kB> kB, anon <kB> kB)" from
+# smaps_rollup — private = Private_Clean + Private_Dirty, i.e. without shared library pages
+# also mapped by others (so it varies with what else runs: a library page nobody else maps
+# counts as private); anon = Anonymous, the heap, stacks and mappings of the process itself,
+# the figure that does not depend on other processes.
 mem_kb() {
     awk '/^VmRSS:/ {r=$2} END {printf "VmRSS %d kB", r}' "/proc/$1/status"
-    awk '/^Private_(Clean|Dirty):/ {p+=$2} /^Pss:/ {s=$2} END {printf " (private %d kB, Pss %d kB)\n", p, s}' \
+    awk '/^Private_(Clean|Dirty):/ {p+=$2} /^Pss:/ {s=$2} /^Anonymous:/ {a=$2}
+         END {printf " (private %d kB, Pss %d kB, anon %d kB)\n", p, s, a}' \
         "/proc/$1/smaps_rollup" 2>/dev/null || echo
 }
