@@ -11,6 +11,9 @@
  * instance record's memo: restarts in the window, FAILED, self-fencing), so that a restarted
  * agent knows how to probe the instance, how it may start it, and what budget is left.
  *
+ * The actions (the operations that apply an order) are in member_act.c, the report in
+ * member_report.c; agent/member_int.h holds the thread's state they share.
+ *
  * Layer: shell.
  */
 #include "agent/member.h"
@@ -24,8 +27,8 @@
 
 #include "agent/fence.h"
 #include "agent/instance.h"
+#include "agent/member_int.h"
 #include "agent/probe.h"
-#include "agent/reaper.h"
 #include "agent/state.h"
 #include "common/clock.h"
 #include "common/fsutil.h"
@@ -34,61 +37,6 @@
 #include "common/str.h"
 
 #define MEMBER_CONF_MAX ((size_t) 1024 * 1024)
-
-/* What the thread copied from the shared fields for one tick. */
-struct member_snap {
-    bool in_desired;
-    bool has_order;
-    uint64_t order_seq;
-    uint64_t confirmed_ms;
-    uint64_t arbiter_ok_ms;
-    bool node_maintenance;
-    bool ctl_stop;
-    bool ctl_start;
-    bool ctl_restart;
-    uint64_t ctl_seq;
-};
-
-struct member_run {
-    struct instance inst;
-    struct state_member st; /* persisted */
-    bool st_dirty;
-    bool order_known;                    /* order holds an order (desired or remembered) */
-    struct proto_instance_desired order; /* the order acted on */
-    uint64_t order_seq;
-    struct member_snap snap;
-    struct engine_instance ei; /* for the operation at hand */
-    struct engine e;
-    struct engine_instance probe_ei; /* the address and credentials the instance runs with */
-    struct engine_status status;
-    struct probe_result probe;
-    struct probe_result last_up; /* the last probe that answered */
-    enum instance_probe probe_kind;
-    bool primary_seen; /* the last answer said primary */
-    bool ever_replica; /* a standby streamed from it in this run */
-    uint64_t watch_since_ms;
-    uint64_t standby_ok_ms;
-    uint64_t not_receiving_since_ms;
-    /* Resynchronisations of a standby that cannot stream, for one (epoch, upstream). */
-    uint32_t resync_tries;
-    uint64_t resync_epoch;
-    struct proto_upstream resync_up;
-    char stuck_why[PROTO_ERROR_MAX + 1]; /* the server's words on why it does not stream */
-    uint64_t disk_free;
-    enum proto_state logged_state;
-    const char *last_wait_rule;
-    struct proto_instance_report report;
-    int last_rc;
-    char last_err[ERRBUF_SIZE];
-    uint64_t final_lsn; /* shutdown checkpoint of the last clean stop, reported while down */
-    /*
-     * The highest timeline seen on this data directory in this run. A standby whose WAL
-     * receiver stopped (its primary died) is probed for its timeline through
-     * pg_control_checkpoint(), which lags until the next restartpoint; the timeline of data
-     * never goes down, so the report keeps the highest one until the data is replaced.
-     */
-    uint32_t timeline_seen;
-};
 
 /* ---- setup ---- */
 
@@ -235,7 +183,7 @@ static void member_describe(const struct member *m, const struct proto_instance_
 }
 
 /* Describes and opens run->e for order in a mode. 0 or -EINVAL (eb: the invalid field). */
-static int member_open(struct member *m, bool as_primary, bool follow, struct errbuf *eb)
+int member_open(struct member *m, bool as_primary, bool follow, struct errbuf *eb)
 {
     struct member_run *run = m->run;
     int r;
@@ -244,41 +192,6 @@ static int member_open(struct member *m, bool as_primary, bool follow, struct er
     r = engine_open(&run->e, &run->ei, &m->env->proc, eb);
     if (r < 0) {
         errbuf_prefix(eb, "invalid order");
-    }
-    return r;
-}
-
-/* The same instance with the short stop deadlines of hung and fencing stops. */
-static int member_quick_stop(struct member *m, struct errbuf *eb)
-{
-    struct engine_instance *quick = xcalloc(1, sizeof(*quick));
-    struct engine e;
-    int r;
-
-    *quick = m->run->ei;
-    quick->timeouts.stop_ms = MEMBER_QUICK_STOP_MS;
-    quick->timeouts.kill_ms = MEMBER_QUICK_KILL_MS;
-    r = engine_open(&e, quick, &m->env->proc, eb);
-    if (r == 0) {
-        r = engine_stop(&e, eb);
-    }
-    free(quick);
-    return r;
-}
-
-/*
- * After a stop that returned r: remember where the instance's WAL ends, so the arbiter can
- * wait for a switchover target to replay that far (reported as current_lsn while down).
- * Returns r.
- */
-static int member_note_final_lsn(struct member *m, int r)
-{
-    struct errbuf eb = {{0}};
-    uint64_t lsn = 0;
-
-    m->run->final_lsn = 0;
-    if (r == 0 && engine_last_lsn(&m->run->e, &lsn, &eb) == 0) {
-        m->run->final_lsn = lsn;
     }
     return r;
 }
@@ -320,7 +233,7 @@ static void member_save(struct member *m)
 }
 
 /* Records that the instance is being configured with the current order. */
-static void member_applied(struct member *m)
+void member_applied(struct member *m)
 {
     struct member_run *run = m->run;
 
@@ -333,7 +246,7 @@ static void member_applied(struct member *m)
     member_save(m);
 }
 
-static void member_set_was_primary(struct member_run *run, bool v)
+void member_set_was_primary(struct member_run *run, bool v)
 {
     if (run->st.was_primary != v) {
         run->st.was_primary = v;
@@ -681,377 +594,7 @@ static bool member_gather(struct member *m, uint64_t now, struct instance_facts 
     return true;
 }
 
-/* ---- one tick: act ---- */
-
-/*
- * Resynchronise from the upstream with pg_rewind; started as a standby. A failed rewind is
- * not followed at once by a full copy from the same upstream (which may just have died):
- * the next tick reads the current order again, and a data directory the rewind may have
- * changed carries the copy marker, so the state machine copies it in full from whichever
- * upstream is named then (rule "recopy"); an intact one is rewound again.
- */
-static int member_rejoin(struct member *m, struct errbuf *eb)
-{
-    struct member_run *run = m->run;
-    int r = engine_rewind(&run->e, eb);
-
-    if (r == 0) {
-        r = engine_start(&run->e, ENGINE_MODE_STANDBY, eb);
-    }
-    if (r == 0 || r == -EINPROGRESS) {
-        member_set_was_primary(run, false);
-    }
-    return r;
-}
-
-static enum engine_mode member_mode(bool as_primary)
-{
-    return as_primary ? ENGINE_MODE_PRIMARY : ENGINE_MODE_STANDBY;
-}
-
-/* Backends of a dead postmaster hold its shared memory: a start would fail. */
-static int member_strays(struct member *m)
-{
-    struct engine_status st;
-
-    if (engine_status(&m->run->e, &st, NULL) < 0 || st.running) {
-        return 0;
-    }
-    return reaper_kill_strays(m->run->e.data_dir, MEMBER_STRAY_WAIT_MS);
-}
-
-/*
- * Before an operation that writes data/ (initdb, base backup, rewind): the instance is
- * stopped, and the tools an earlier agent left running on this member (killed -9 in the
- * middle of a copy) are killed and gone, or they would write into the new copy.
- */
-static int member_clear_tools(struct member *m, struct errbuf *eb)
-{
-    struct member_run *run = m->run;
-    int r = engine_stop(&run->e, eb);
-    int n;
-
-    if (r < 0) {
-        return r;
-    }
-    n = reaper_kill_tools(m->paths.member_dir, 0, MEMBER_STRAY_WAIT_MS);
-    if (n < 0) {
-        errbuf_set(eb, "processes left in %s survived SIGKILL", m->paths.member_dir);
-        return n;
-    }
-    if (n > 0) {
-        slog_warn(LOG_CTX({"cluster", m->cluster}, {"member", m->name}),
-                  "killed %d process(es) left on this member by an earlier agent", n);
-    }
-    return 0;
-}
-
-/* Creation: the storage (after the space check), then initdb or a base backup. */
-static int member_create(struct member *m, const struct instance_plan *p, struct errbuf *eb)
-{
-    struct member_run *run = m->run;
-    bool init = p->action == INSTANCE_ACTION_INIT;
-    int r = storage_prepare_member(m->env->root, &m->paths, m->env->uid, m->env->gid, eb);
-
-    if (r == 0) {
-        r = member_open(m, init, !init, eb);
-    }
-    if (r == 0) {
-        r = member_clear_tools(m, eb);
-    }
-    if (r < 0) {
-        return r;
-    }
-    member_applied(m);
-    if (init) {
-        r = engine_init(&run->e, eb);
-        if (r == 0) {
-            r = engine_start(&run->e, ENGINE_MODE_PRIMARY, eb);
-        }
-        if (r == 0) {
-            member_set_was_primary(run, true);
-        }
-        return r;
-    }
-    r = engine_rebuild(&run->e, eb);
-    if (r == 0 || r == -EINPROGRESS) {
-        member_set_was_primary(run, false);
-    }
-    return r;
-}
-
-static int member_change_role(struct member *m, const struct instance_plan *p, struct errbuf *eb)
-{
-    struct member_run *run = m->run;
-    bool follow = run->order.has_upstream && run->order.role != PROTO_ROLE_PRIMARY;
-    int r;
-
-    switch (p->action) {
-    case INSTANCE_ACTION_PROMOTE:
-        r = member_open(m, true, false, eb);
-        if (r == 0) {
-            r = engine_promote(&run->e, eb);
-        }
-        if (r == 0) {
-            member_set_was_primary(run, true);
-        }
-        return r;
-    case INSTANCE_ACTION_DEMOTE:
-        r = member_open(m, false, follow, eb);
-        if (r == 0) {
-            member_applied(m);
-        }
-        if (r == 0) {
-            r = engine_stop(&run->e, eb);
-        }
-        if (r == 0) {
-            r = follow ? member_rejoin(m, eb) : engine_start(&run->e, ENGINE_MODE_STANDBY, eb);
-        }
-        return r;
-    case INSTANCE_ACTION_REWIND:
-        r = member_open(m, false, true, eb);
-        if (r == 0) {
-            r = member_clear_tools(m, eb);
-        }
-        if (r == 0 && !run->st.was_primary) {
-            /* A diverged standby: until the rewind completes, its data must not start as a
-             * standby again (it would not stream); a failure is followed by a full copy. */
-            run->resync_tries++;
-            r = engine_copy_begin(&run->e, "pg_rewind of a diverged standby", eb);
-        }
-        if (r == 0) {
-            member_applied(m);
-        }
-        return r < 0 ? r : member_rejoin(m, eb);
-    case INSTANCE_ACTION_REBUILD:
-        r = member_open(m, false, true, eb);
-        if (r == 0) {
-            r = member_clear_tools(m, eb);
-        }
-        if (r == 0 && strcmp(p->rule, "resync-copy") == 0) {
-            run->resync_tries++;
-        }
-        if (r == 0) {
-            member_applied(m);
-        }
-        if (r == 0) {
-            r = engine_rebuild(&run->e, eb);
-        }
-        if (r == 0 || r == -EINPROGRESS) {
-            member_set_was_primary(run, false);
-            run->st.rebuilt = true;
-            run->st.rebuilt_epoch = run->order.epoch;
-            run->st_dirty = true;
-        }
-        return r;
-    default:
-        break;
-    }
-    return -EINVAL;
-}
-
-static int member_act(struct member *m, const struct instance_plan *p, uint64_t now,
-                      struct errbuf *eb)
-{
-    struct member_run *run = m->run;
-    int r = 0;
-
-    switch (p->action) {
-    case INSTANCE_ACTION_INIT:
-    case INSTANCE_ACTION_CLONE:
-        run->timeline_seen = 0; /* new data */
-        return member_create(m, p, eb);
-    case INSTANCE_ACTION_REWIND:
-    case INSTANCE_ACTION_REBUILD:
-        run->timeline_seen = 0; /* the data is replaced or rewound to another history */
-        return member_change_role(m, p, eb);
-    case INSTANCE_ACTION_PROMOTE:
-    case INSTANCE_ACTION_DEMOTE:
-        return member_change_role(m, p, eb);
-    case INSTANCE_ACTION_START:
-    case INSTANCE_ACTION_RESTART:
-        r = member_open(m, p->as_primary, p->follow, eb);
-        if (r == 0) {
-            member_applied(m);
-        }
-        if (r == 0 && p->action == INSTANCE_ACTION_RESTART) {
-            r = engine_stop(&run->e, eb);
-        }
-        if (r == 0 && member_strays(m) > 0) {
-            slog_warn(LOG_CTX({"cluster", m->cluster}, {"member", m->name}),
-                      "killed processes left by the previous postmaster");
-        }
-        if (r == 0) {
-            r = engine_start(&run->e, member_mode(p->as_primary), eb);
-        }
-        if (r == 0 || r == -EINPROGRESS) {
-            run->final_lsn = 0;
-            run->watch_since_ms = now;
-        }
-        return r;
-    case INSTANCE_ACTION_KILL:
-        /* Frozen: a fast or immediate shutdown would only wait out its deadline. */
-        return engine_kill(&run->e, eb);
-    case INSTANCE_ACTION_FENCE:
-        return member_note_final_lsn(m, member_quick_stop(m, eb));
-    case INSTANCE_ACTION_STOP:
-        return member_note_final_lsn(m, engine_stop(&run->e, eb));
-    case INSTANCE_ACTION_RELOAD:
-        /* run->e describes the running mode (member_gather). */
-        member_applied(m);
-        return engine_reload(&run->e, eb);
-    case INSTANCE_ACTION_FAIL:
-    case INSTANCE_ACTION_NONE:
-    case INSTANCE_ACTION_WAIT:
-    case _INSTANCE_ACTION_MAX:
-        break;
-    }
-    return 0;
-}
-
-/* ---- one tick: publish ---- */
-
-static enum proto_role member_role(const struct member_run *run)
-{
-    if (!run->status.running) {
-        return PROTO_ROLE_UNKNOWN;
-    }
-    if (run->probe_kind != INSTANCE_PROBE_UP) {
-        return run->last_up.up ? (run->primary_seen ? PROTO_ROLE_PRIMARY : PROTO_ROLE_STANDBY)
-                               : PROTO_ROLE_UNKNOWN;
-    }
-    if (!run->probe.in_recovery) {
-        return PROTO_ROLE_PRIMARY;
-    }
-    return run->order.role == PROTO_ROLE_LEADER ? PROTO_ROLE_LEADER : PROTO_ROLE_STANDBY;
-}
-
-static bool member_replica_listed(const struct proto_instance_report *r, const char *name)
-{
-    for (uint32_t i = 0; i < r->n_replicas; i++) {
-        if (strcmp(r->replicas[i].name, name) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* The replicas the report may carry: named by a DNS label, once, in known states. */
-static void member_report_replicas(const struct probe_result *pr, struct proto_instance_report *r)
-{
-    for (uint32_t i = 0; i < pr->n_replicas && r->n_replicas < PROTO_MAX_REPLICAS; i++) {
-        const struct probe_replica *rp = &pr->replicas[i];
-        struct proto_replica *out;
-
-        if (!str_is_dns_label(rp->application_name) || rp->state == PROTO_REPL_STATE_UNKNOWN ||
-            rp->sync_state == PROTO_SYNC_STATE_UNKNOWN ||
-            member_replica_listed(r, rp->application_name)) {
-            continue;
-        }
-        out = &r->replicas[r->n_replicas++];
-        (void) str_copy(out->name, sizeof(out->name), rp->application_name);
-        out->state = rp->state;
-        out->sync = rp->sync_state;
-        out->sent_lsn = rp->sent_lsn;
-        out->flush_lsn = rp->flush_lsn;
-        out->replay_lsn = rp->replay_lsn;
-    }
-}
-
-static void member_build_report(struct member *m, uint64_t now)
-{
-    struct member_run *run = m->run;
-    struct proto_instance_report *r = &run->report;
-    const struct probe_result *pr = run->probe_kind == INSTANCE_PROBE_UP ? &run->probe
-                                    : run->status.running                ? &run->last_up
-                                                                         : NULL;
-
-    memset(r, 0, sizeof(*r));
-    (void) str_copy(r->namespace_, sizeof(r->namespace_), m->ns);
-    (void) str_copy(r->cluster, sizeof(r->cluster), m->cluster);
-    (void) str_copy(r->member, sizeof(r->member), m->name);
-    r->state = run->inst.state;
-    r->role = member_role(run);
-    r->pid = run->status.running ? run->status.pid : 0;
-    if (pr) {
-        if (pr->timeline > run->timeline_seen) {
-            run->timeline_seen = pr->timeline;
-        }
-        r->timeline = run->timeline_seen;
-        r->system_id = pr->system_id;
-        r->current_lsn = pr->current_lsn;
-        r->received_lsn = pr->received_lsn;
-        r->replayed_lsn = pr->replayed_lsn;
-        (void) str_copy(r->sync_standby_names, sizeof(r->sync_standby_names),
-                        pr->sync_standby_names);
-        member_report_replicas(pr, r);
-    } else if (!run->status.running && run->final_lsn != 0) {
-        r->current_lsn = run->final_lsn;
-    }
-    /*
-     * The arbiter counts a standby that names an upstream as streaming from it (and will not
-     * fail over a silent primary while one does), so name it only while WAL really arrives.
-     */
-    if (r->role != PROTO_ROLE_PRIMARY && r->role != PROTO_ROLE_UNKNOWN && run->st.has_order &&
-        run->st.order.has_upstream && run->st.order.role != PROTO_ROLE_PRIMARY && pr &&
-        pr->receiving) {
-        (void) str_copy(r->upstream, sizeof(r->upstream), run->st.order.upstream.member);
-    }
-    r->restarts = instance_restarts(&run->inst, now);
-    (void) str_copy(r->last_error, sizeof(r->last_error), run->inst.last_error);
-    r->disk_free_bytes = run->disk_free;
-    r->maintenance = run->snap.node_maintenance || (run->order_known && run->order.maintenance);
-}
-
-/* Fields whose change is reported at once (DESIGN.md: state, role, failure, epoch). */
-static bool member_report_differs(const struct proto_instance_report *a,
-                                  const struct proto_instance_report *b)
-{
-    return a->state != b->state || a->role != b->role || a->pid != b->pid ||
-           a->timeline != b->timeline || a->restarts != b->restarts ||
-           a->maintenance != b->maintenance || strcmp(a->upstream, b->upstream) != 0 ||
-           strcmp(a->last_error, b->last_error) != 0 || a->n_replicas != b->n_replicas;
-}
-
-static void member_publish(struct member *m, uint64_t now, int ctl_rc, const char *ctl_err)
-{
-    struct member_run *run = m->run;
-    bool changed;
-    void (*kick)(void *) = NULL;
-    void *kick_data = NULL;
-
-    member_build_report(m, now);
-    pthread_mutex_lock(&m->env->mu);
-    changed = !m->published || member_report_differs(&m->report, &run->report);
-    m->report = run->report;
-    m->published = true;
-    if (run->snap.ctl_seq > m->ctl_done_seq) {
-        m->ctl_done_seq = run->snap.ctl_seq;
-        m->ctl_result = ctl_rc;
-        (void) str_copy(m->ctl_error, sizeof(m->ctl_error), ctl_err ? ctl_err : "");
-        pthread_cond_broadcast(&m->env->ops_cond);
-    }
-    if (changed) {
-        kick = m->env->kick;
-        kick_data = m->env->kick_data;
-    }
-    pthread_mutex_unlock(&m->env->mu);
-    if (kick) {
-        kick(kick_data);
-    }
-}
-
-/* Publishes the state shown while a long action runs, so the report says so at once. */
-static void member_publish_doing(struct member *m, const struct instance_plan *p, uint64_t now)
-{
-    struct member_run *run = m->run;
-
-    if (p->doing == run->inst.state) {
-        return;
-    }
-    instance_set_state(&run->inst, p->doing, p->reason);
-    member_publish(m, now, 0, NULL);
-}
+/* ---- one tick ---- */
 
 static void member_log_state(struct member *m, const char *rule)
 {
