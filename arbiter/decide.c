@@ -7,9 +7,11 @@
  * choices live in decide_pick.c), in the spirit of pg_auto_failover's
  * BuildGroupStateContext. When the agents hold a higher epoch than the store, the facts are
  * computed on the input rewritten at that epoch (adoption). Then the rule table is walked and
- * the first matching row's action writes the next stored state; last, every member's
- * desired state and the synchronous set are derived from that state. The semantics and the
- * safety rules are described in decide.h; this file only implements them.
+ * the first matching row's action writes the next stored state (the rows' predicates and
+ * actions live in the rule groups decide_rules_control.c and decide_rules_failover.c; the
+ * table, and so the order, is here); last, every member's desired state and the synchronous
+ * set are derived from that state. The semantics and the safety rules are described in
+ * decide.h; this file only implements them.
  *
  * Layer: core
  */
@@ -64,7 +66,7 @@ const char *decide_lsn_text(uint64_t lsn, char buf[DECIDE_LSN_TEXT_MAX])
 }
 
 /* Copies a possibly unterminated name field, zero-padded. */
-static void name_copy(char dst[PROTO_NAME_MAX + 1], const char src[PROTO_NAME_MAX + 1])
+void decide_name_copy(char dst[PROTO_NAME_MAX + 1], const char src[PROTO_NAME_MAX + 1])
 {
     size_t len = strnlen(src, PROTO_NAME_MAX);
 
@@ -95,7 +97,7 @@ static bool member_may_write(const struct decide_member *m)
            m->state != PROTO_STATE_LOST && m->state != PROTO_STATE_REBUILDING;
 }
 
-static bool switchover_is_running(const struct decide_input *in)
+bool decide_switchover_is_running(const struct decide_input *in)
 {
     return in->switchover.phase == DECIDE_SWITCHOVER_PHASE_FENCING ||
            in->switchover.phase == DECIDE_SWITCHOVER_PHASE_CATCHUP;
@@ -255,7 +257,7 @@ static void ctx_facts(struct decide_ctx *ctx)
     }
     if (in->switchover.phase == DECIDE_SWITCHOVER_PHASE_REQUESTED) {
         ctx->so_target = decide_pick_switchover(ctx);
-    } else if (switchover_is_running(in)) {
+    } else if (decide_switchover_is_running(in)) {
         ctx->so_target = decide_find_member(ctx, in->switchover.target);
         decide_pick_switchover_abort(ctx);
     }
@@ -286,428 +288,57 @@ static void ctx_build(const struct decide_input *in, struct decide_ctx *ctx)
     ctx_facts(ctx);
 }
 
-/* ---- predicates ---------------------------------------------------------------------- */
-
-static bool pred_invalid(const struct decide_ctx *ctx)
-{
-    return !ctx->valid;
-}
-
-static bool pred_epoch_conflict(const struct decide_ctx *ctx)
-{
-    return ctx->n_claims > 1;
-}
-
-static bool pred_epoch_adopt(const struct decide_ctx *ctx)
-{
-    return ctx->adopting;
-}
-
-static bool pred_epoch_adopt_wait(const struct decide_ctx *ctx)
-{
-    return ctx->adopt_wait >= 0;
-}
-
-static bool pred_manual_refused(const struct decide_ctx *ctx)
-{
-    return ctx->in->manual.requested && ctx->manual < 0;
-}
-
-static bool pred_manual(const struct decide_ctx *ctx)
-{
-    return ctx->in->manual.requested && ctx->manual >= 0;
-}
-
-static bool pred_switchover_refused(const struct decide_ctx *ctx)
-{
-    return ctx->in->switchover.phase == DECIDE_SWITCHOVER_PHASE_REQUESTED && ctx->so_target < 0;
-}
-
-static bool pred_stale(const struct decide_ctx *ctx)
-{
-    return ctx->stale >= 0;
-}
-
-static bool pred_switchover_start(const struct decide_ctx *ctx)
-{
-    return ctx->in->switchover.phase == DECIDE_SWITCHOVER_PHASE_REQUESTED && ctx->so_target >= 0;
-}
-
-static bool pred_switchover_abort(const struct decide_ctx *ctx)
-{
-    return switchover_is_running(ctx->in) && !str_is_empty(ctx->so_refusal);
-}
-
-static bool pred_switchover_catchup(const struct decide_ctx *ctx)
-{
-    const struct decide_member *p = ctx->primary >= 0 ? member(ctx, ctx->primary) : NULL;
-
-    return ctx->in->switchover.phase == DECIDE_SWITCHOVER_PHASE_FENCING && p &&
-           (p->state == PROTO_STATE_FENCED || p->state == PROTO_STATE_STOPPED) &&
-           p->current_lsn != 0;
-}
-
-static bool pred_switchover_promote(const struct decide_ctx *ctx)
-{
-    const struct decide_input *in = ctx->in;
-
-    return in->switchover.phase == DECIDE_SWITCHOVER_PHASE_CATCHUP && ctx->so_target >= 0 &&
-           ctx->primary >= 0 && in->switchover.fence_lsn != 0 &&
-           member(ctx, ctx->so_target)->replayed_lsn >= in->switchover.fence_lsn &&
-           member(ctx, ctx->so_target)->timeline >= member(ctx, ctx->primary)->timeline;
-}
-
-static bool pred_switchover_wait(const struct decide_ctx *ctx)
-{
-    return switchover_is_running(ctx->in);
-}
-
-static bool pred_maintenance(const struct decide_ctx *ctx)
-{
-    return ctx->in->policy.maintenance;
-}
-
-static bool pred_bootstrap_wait(const struct decide_ctx *ctx)
-{
-    return ctx->health == PRIMARY_HEALTH_NONE && ctx->boot < 0;
-}
-
-static bool pred_bootstrap(const struct decide_ctx *ctx)
-{
-    return ctx->health == PRIMARY_HEALTH_NONE && ctx->boot >= 0;
-}
-
-static bool pred_primary_streams(const struct decide_ctx *ctx)
-{
-    return (ctx->health == PRIMARY_HEALTH_LOST || ctx->health == PRIMARY_HEALTH_MISSING) &&
-           ctx->n_feeding > 0;
-}
-
-static bool pred_no_candidate(const struct decide_ctx *ctx)
-{
-    return health_is_down(ctx->health) && ctx->candidate < 0;
-}
-
-static bool pred_failover(const struct decide_ctx *ctx)
-{
-    return health_is_down(ctx->health) && ctx->candidate >= 0;
-}
-
-static bool pred_primary_busy(const struct decide_ctx *ctx)
-{
-    return ctx->health == PRIMARY_HEALTH_BUSY;
-}
-
-static bool pred_assign(const struct decide_ctx *ctx)
-{
-    for (int i = 0; i < (int) ctx->n; i++) {
-        if (i != ctx->primary && member(ctx, i)->assigned != PROTO_ROLE_STANDBY) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool pred_sync(const struct decide_ctx *ctx)
-{
-    return !syncnames_equal(&ctx->steady_sync, &ctx->in->sync);
-}
-
-static bool pred_always(const struct decide_ctx *ctx)
-{
-    (void) ctx;
-    return true;
-}
-
-/* ---- actions ------------------------------------------------------------------------- */
-
 /* Makes member i the primary at the next epoch; any switchover is over. */
-static void promote(const struct decide_ctx *ctx, int i, struct decide_result *ret)
+void decide_promote(const struct decide_ctx *ctx, int i, struct decide_result *ret)
 {
-    name_copy(ret->primary, member(ctx, i)->name);
-    name_copy(ret->target, member(ctx, i)->name);
+    decide_name_copy(ret->primary, member(ctx, i)->name);
+    decide_name_copy(ret->target, member(ctx, i)->name);
     ret->new_epoch = ctx->in->epoch + 1;
     memset(&ret->switchover, 0, sizeof(ret->switchover));
 }
 
-static void act_invalid(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    decide_reason_set(ret->reason, "input refused: %s", ctx->invalid);
-}
-
-static void act_epoch_conflict(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    const struct decide_member *a = member(ctx, ctx->claims[0]), *b = member(ctx, ctx->claims[1]);
-
-    name_copy(ret->target, a->name);
-    decide_reason_set(ret->reason,
-                      "%s and %s both report role primary at epoch %llu (stored %llu): "
-                      "refusing to adopt either; fence one by hand",
-                      a->name, b->name, (unsigned long long) ctx->agents_epoch,
-                      (unsigned long long) ctx->stored_epoch);
-}
-
-/*
- * The agents hold a higher epoch than the store (a new or restored store, a re-created
- * cluster): take it over with its primary instead of issuing an epoch already used. The
- * orders are the steady ones at that epoch (plan_members); a dead adopted primary is failed
- * over by the next decision, at E + 1.
- */
-static void act_epoch_adopt(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    ret->new_epoch = ctx->in->epoch;
-    name_copy(ret->primary, ctx->in->primary);
-    name_copy(ret->target, ctx->in->primary);
-    memset(&ret->switchover, 0, sizeof(ret->switchover));
-    if (str_is_empty(ctx->in->primary)) {
-        decide_reason_set(ret->reason,
-                          "adopted epoch %llu from agents (no primary at it); stored epoch was "
-                          "%llu",
-                          (unsigned long long) ret->new_epoch,
-                          (unsigned long long) ctx->stored_epoch);
-        return;
-    }
-    decide_reason_set(ret->reason,
-                      "adopted epoch %llu from agents (primary %s); stored epoch was %llu",
-                      (unsigned long long) ret->new_epoch, ret->primary,
-                      (unsigned long long) ctx->stored_epoch);
-}
-
-static void act_epoch_adopt_wait(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    name_copy(ret->target, member(ctx, ctx->adopt_wait)->name);
-    decide_reason_set(ret->reason,
-                      "agents hold epoch %llu (stored %llu) and none reports a primary at it: "
-                      "waiting for %s to report before adopting it",
-                      (unsigned long long) ctx->agents_epoch,
-                      (unsigned long long) ctx->stored_epoch, ret->target);
-}
-
-static void act_manual_refused(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    name_copy(ret->target, ctx->in->manual.target);
-    decide_reason_set(ret->reason, "%s", ctx->manual_refusal);
-}
-
-static void act_manual(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    char words[DECIDE_REASON_MAX];
-
-    promote(ctx, ctx->manual, ret);
-    decide_primary_words(ctx, words);
-    decide_reason_set(ret->reason, "manual failover to %s at epoch %llu (%s); commits may be lost",
-                      ret->target, (unsigned long long) ret->new_epoch, words);
-}
-
-/* A switchover refused (REQUESTED) or abandoned (FENCING, CATCHUP): the old primary resumes. */
-static void act_switchover_drop(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    name_copy(ret->target, ctx->in->switchover.target);
-    memset(&ret->switchover, 0, sizeof(ret->switchover));
-    decide_reason_set(ret->reason, "%s", ctx->so_refusal);
-}
-
-static void act_stale(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    const struct decide_member *m = member(ctx, ctx->stale);
-
-    name_copy(ret->target, m->name);
-    decide_reason_set(ret->reason,
-                      "%s runs as primary at epoch %llu, the primary is %s at epoch %llu: "
-                      "fencing it",
-                      m->name, (unsigned long long) m->epoch, decide_primary_name(ctx),
-                      (unsigned long long) ctx->in->epoch);
-}
-
-static void act_switchover_start(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    memset(&ret->switchover, 0, sizeof(ret->switchover));
-    ret->switchover.phase = DECIDE_SWITCHOVER_PHASE_FENCING;
-    name_copy(ret->switchover.target, member(ctx, ctx->so_target)->name);
-    ret->switchover.started_ms = ctx->in->now_ms;
-    name_copy(ret->target, ret->switchover.target);
-    decide_reason_set(ret->reason, "switchover %s -> %s: fencing %s", decide_primary_name(ctx),
-                      ret->target, decide_primary_name(ctx));
-}
-
-static void act_switchover_catchup(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    char lsn[DECIDE_LSN_TEXT_MAX];
-
-    ret->switchover.phase = DECIDE_SWITCHOVER_PHASE_CATCHUP;
-    ret->switchover.fence_lsn = member(ctx, ctx->primary)->current_lsn;
-    name_copy(ret->target, ctx->in->switchover.target);
-    decide_reason_set(ret->reason, "switchover: %s fenced at %s; %s catching up",
-                      decide_primary_name(ctx), decide_lsn_text(ret->switchover.fence_lsn, lsn),
-                      ret->target);
-}
-
-static void act_switchover_promote(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    char lsn[DECIDE_LSN_TEXT_MAX];
-
-    promote(ctx, ctx->so_target, ret);
-    decide_reason_set(ret->reason, "switchover: %s replayed %s; promoted at epoch %llu",
-                      ret->target, decide_lsn_text(ctx->in->switchover.fence_lsn, lsn),
-                      (unsigned long long) ret->new_epoch);
-}
-
-static void act_switchover_wait(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    const struct decide_switchover *sw = &ctx->in->switchover;
-    char want[DECIDE_LSN_TEXT_MAX], at[DECIDE_LSN_TEXT_MAX];
-
-    name_copy(ret->target, sw->target);
-    if (sw->phase == DECIDE_SWITCHOVER_PHASE_FENCING) {
-        decide_reason_set(ret->reason, "switchover to %s: waiting for %s to be fenced", sw->target,
-                          decide_primary_name(ctx));
-        return;
-    }
-    decide_reason_set(
-            ret->reason, "switchover: waiting for %s to replay %s (at %s)", sw->target,
-            decide_lsn_text(sw->fence_lsn, want),
-            decide_lsn_text(ctx->so_target >= 0 ? member(ctx, ctx->so_target)->replayed_lsn : 0,
-                            at));
-}
-
-static void act_maintenance(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    char words[DECIDE_REASON_MAX];
-
-    if (ctx->health == PRIMARY_HEALTH_OK || ctx->health == PRIMARY_HEALTH_NONE) {
-        decide_reason_set(ret->reason, "maintenance: automatic actions are off");
-        return;
-    }
-    decide_primary_words(ctx, words);
-    decide_reason_set(ret->reason, "maintenance: automatic actions are off (%s)", words);
-}
-
-static void act_bootstrap_wait(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    if (ctx->boot_held) {
-        decide_reason_set(ret->reason, "bootstrap: waiting:%s", ctx->why_not);
-        return;
-    }
-    decide_reason_set(ret->reason,
-                      "bootstrap: none of %u members has an alive agent and a usable instance",
-                      ctx->n);
-}
-
-static void act_bootstrap(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    promote(ctx, ctx->boot, ret);
-    decide_reason_set(ret->reason, "bootstrap: %s is the first primary (epoch %llu)", ret->target,
-                      (unsigned long long) ret->new_epoch);
-}
-
-static void act_primary_streams(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    char words[DECIDE_REASON_MAX];
-
-    decide_primary_words(ctx, words);
-    name_copy(ret->target, ctx->in->primary);
-    decide_reason_set(ret->reason,
-                      "%s, but %u standby(s) (%s) still stream from it: not failing over", words,
-                      ctx->n_feeding, member(ctx, ctx->feeding)->name);
-}
-
-static void act_no_candidate(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    char words[DECIDE_REASON_MAX];
-
-    decide_primary_words(ctx, words);
-    name_copy(ret->target, ctx->in->primary);
-    decide_reason_set(ret->reason, "%s; %s", words, ctx->why_not);
-}
-
-static void act_failover(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    char words[DECIDE_REASON_MAX], lsn[DECIDE_LSN_TEXT_MAX];
-
-    decide_primary_words(ctx, words);
-    promote(ctx, ctx->candidate, ret);
-    decide_reason_set(ret->reason, "%s; promoting %s (%s, received %s) at epoch %llu", words,
-                      ret->target,
-                      member(ctx, ctx->candidate)->was_sync ? "synchronous"
-                      : ctx->in->policy.sync_replicas > 0   ? "holds every acknowledged commit"
-                                                            : "asynchronous",
-                      decide_lsn_text(member(ctx, ctx->candidate)->received_lsn, lsn),
-                      (unsigned long long) ret->new_epoch);
-}
-
-static void act_primary_busy(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    const struct decide_member *p = member(ctx, ctx->primary);
-
-    name_copy(ret->target, p->name);
-    decide_reason_set(ret->reason, "primary %s is %s as %s (%u/%u restarts): waiting, no failover",
-                      p->name, proto_state_to_string(p->state), proto_role_to_string(p->role),
-                      p->restarts, ctx->in->policy.restart_limit);
-}
-
-static void act_assign(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    for (int i = 0; i < (int) ctx->n; i++) {
-        if (i != ctx->primary && member(ctx, i)->assigned != PROTO_ROLE_STANDBY) {
-            name_copy(ret->target, member(ctx, i)->name);
-            break;
-        }
-    }
-    decide_reason_set(ret->reason, "assigning %s as a standby of %s", ret->target,
-                      decide_primary_name(ctx));
-}
-
-static void act_sync(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    char text[DECIDE_REASON_MAX];
-
-    if (syncnames_format(&ctx->steady_sync, text, sizeof(text)) < 0) {
-        decide_reason_set(ret->reason, "synchronous set: ANY %u of %u standbys",
-                          ctx->steady_sync.num, ctx->steady_sync.n_names);
-        return;
-    }
-    decide_reason_set(ret->reason, "synchronous set: %s", str_is_empty(text) ? "none" : text);
-}
-
-static void act_steady(const struct decide_ctx *ctx, struct decide_result *ret)
-{
-    decide_reason_set(ret->reason, "steady: primary %s at epoch %llu", decide_primary_name(ctx),
-                      (unsigned long long) ctx->in->epoch);
-}
-
 /* The rules, first match wins; ids are stored with every decision, never reuse one. */
 static const struct decide_rule decide_rules[] = {
-        {"R01", "input-invalid", pred_invalid, DECIDE_VERDICT_REFUSE, act_invalid},
-        {"R02", "epoch-conflict", pred_epoch_conflict, DECIDE_VERDICT_REFUSE, act_epoch_conflict},
-        {"R02a", "epoch-adopt", pred_epoch_adopt, DECIDE_VERDICT_ADOPT, act_epoch_adopt},
-        {"R02b", "epoch-adopt-wait", pred_epoch_adopt_wait, DECIDE_VERDICT_WAIT,
-         act_epoch_adopt_wait},
-        {"R03", "manual-failover-refused", pred_manual_refused, DECIDE_VERDICT_REFUSE,
-         act_manual_refused},
-        {"R04", "manual-failover", pred_manual, DECIDE_VERDICT_MANUAL_FAILOVER, act_manual},
-        {"R05", "switchover-refused", pred_switchover_refused, DECIDE_VERDICT_REFUSE,
-         act_switchover_drop},
-        {"R06", "stale-primary", pred_stale, DECIDE_VERDICT_FENCE_STALE_PRIMARY, act_stale},
-        {"R07", "switchover-start", pred_switchover_start, DECIDE_VERDICT_SWITCHOVER_FENCE,
-         act_switchover_start},
-        {"R08", "switchover-abort", pred_switchover_abort, DECIDE_VERDICT_SWITCHOVER_ABORT,
-         act_switchover_drop},
-        {"R09", "switchover-fenced", pred_switchover_catchup, DECIDE_VERDICT_SWITCHOVER_CATCHUP,
-         act_switchover_catchup},
-        {"R10", "switchover-promote", pred_switchover_promote, DECIDE_VERDICT_SWITCHOVER_PROMOTE,
-         act_switchover_promote},
-        {"R11", "switchover-wait", pred_switchover_wait, DECIDE_VERDICT_WAIT, act_switchover_wait},
-        {"R12", "maintenance", pred_maintenance, DECIDE_VERDICT_NONE, act_maintenance},
-        {"R13", "bootstrap-wait", pred_bootstrap_wait, DECIDE_VERDICT_WAIT, act_bootstrap_wait},
-        {"R14", "bootstrap", pred_bootstrap, DECIDE_VERDICT_BOOTSTRAP, act_bootstrap},
-        {"R15", "primary-still-streams", pred_primary_streams, DECIDE_VERDICT_WAIT,
-         act_primary_streams},
-        {"R16", "no-candidate", pred_no_candidate, DECIDE_VERDICT_WAIT, act_no_candidate},
-        {"R17", "failover", pred_failover, DECIDE_VERDICT_FAILOVER, act_failover},
-        {"R18", "primary-not-ready", pred_primary_busy, DECIDE_VERDICT_WAIT, act_primary_busy},
-        {"R19", "assign", pred_assign, DECIDE_VERDICT_ASSIGN, act_assign},
-        {"R20", "sync-names", pred_sync, DECIDE_VERDICT_SET_SYNC, act_sync},
-        {"R21", "steady", pred_always, DECIDE_VERDICT_NONE, act_steady},
+        {"R01", "input-invalid", decide_pred_invalid, DECIDE_VERDICT_REFUSE, decide_act_invalid},
+        {"R02", "epoch-conflict", decide_pred_epoch_conflict, DECIDE_VERDICT_REFUSE,
+         decide_act_epoch_conflict},
+        {"R02a", "epoch-adopt", decide_pred_epoch_adopt, DECIDE_VERDICT_ADOPT,
+         decide_act_epoch_adopt},
+        {"R02b", "epoch-adopt-wait", decide_pred_epoch_adopt_wait, DECIDE_VERDICT_WAIT,
+         decide_act_epoch_adopt_wait},
+        {"R03", "manual-failover-refused", decide_pred_manual_refused, DECIDE_VERDICT_REFUSE,
+         decide_act_manual_refused},
+        {"R04", "manual-failover", decide_pred_manual, DECIDE_VERDICT_MANUAL_FAILOVER,
+         decide_act_manual},
+        {"R05", "switchover-refused", decide_pred_switchover_refused, DECIDE_VERDICT_REFUSE,
+         decide_act_switchover_drop},
+        {"R06", "stale-primary", decide_pred_stale, DECIDE_VERDICT_FENCE_STALE_PRIMARY,
+         decide_act_stale},
+        {"R07", "switchover-start", decide_pred_switchover_start, DECIDE_VERDICT_SWITCHOVER_FENCE,
+         decide_act_switchover_start},
+        {"R08", "switchover-abort", decide_pred_switchover_abort, DECIDE_VERDICT_SWITCHOVER_ABORT,
+         decide_act_switchover_drop},
+        {"R09", "switchover-fenced", decide_pred_switchover_catchup,
+         DECIDE_VERDICT_SWITCHOVER_CATCHUP, decide_act_switchover_catchup},
+        {"R10", "switchover-promote", decide_pred_switchover_promote,
+         DECIDE_VERDICT_SWITCHOVER_PROMOTE, decide_act_switchover_promote},
+        {"R11", "switchover-wait", decide_pred_switchover_wait, DECIDE_VERDICT_WAIT,
+         decide_act_switchover_wait},
+        {"R12", "maintenance", decide_pred_maintenance, DECIDE_VERDICT_NONE,
+         decide_act_maintenance},
+        {"R13", "bootstrap-wait", decide_pred_bootstrap_wait, DECIDE_VERDICT_WAIT,
+         decide_act_bootstrap_wait},
+        {"R14", "bootstrap", decide_pred_bootstrap, DECIDE_VERDICT_BOOTSTRAP, decide_act_bootstrap},
+        {"R15", "primary-still-streams", decide_pred_primary_streams, DECIDE_VERDICT_WAIT,
+         decide_act_primary_streams},
+        {"R16", "no-candidate", decide_pred_no_candidate, DECIDE_VERDICT_WAIT,
+         decide_act_no_candidate},
+        {"R17", "failover", decide_pred_failover, DECIDE_VERDICT_FAILOVER, decide_act_failover},
+        {"R18", "primary-not-ready", decide_pred_primary_busy, DECIDE_VERDICT_WAIT,
+         decide_act_primary_busy},
+        {"R19", "assign", decide_pred_assign, DECIDE_VERDICT_ASSIGN, decide_act_assign},
+        {"R20", "sync-names", decide_pred_sync, DECIDE_VERDICT_SET_SYNC, decide_act_sync},
+        {"R21", "steady", decide_pred_always, DECIDE_VERDICT_NONE, decide_act_steady},
 };
 
 /* ---- the result ---------------------------------------------------------------------- */
@@ -727,7 +358,7 @@ static void plan_members(const struct decide_ctx *ctx, struct decide_result *ret
         const struct decide_member *m = member(ctx, i);
         struct decide_desired *d = &ret->members[i];
 
-        name_copy(d->name, m->name);
+        decide_name_copy(d->name, m->name);
         if (ret->new_epoch == 0) {
             d->state = member_may_write(m) ? PROTO_STATE_FENCED : PROTO_STATE_UNKNOWN;
         } else if (str_eq(m->name, ret->primary)) {
@@ -735,7 +366,7 @@ static void plan_members(const struct decide_ctx *ctx, struct decide_result *ret
             d->state = fencing ? PROTO_STATE_FENCED : PROTO_STATE_RUNNING;
         } else {
             d->role = PROTO_ROLE_STANDBY;
-            name_copy(d->upstream, ret->primary);
+            decide_name_copy(d->upstream, ret->primary);
             d->state = member_may_write(m) ? PROTO_STATE_FENCED : PROTO_STATE_RUNNING;
             d->rebuild = upstream_ok &&
                          (m->role == PROTO_ROLE_PRIMARY || m->state == PROTO_STATE_FAILED);
@@ -775,9 +406,9 @@ void decide_failover(const struct decide_input *in, struct decide_result *ret)
     ctx_build(in, &ctx);
     /* Start from the stored state; an invalid input is mirrored as it is, unchanged. */
     ret->new_epoch = in->epoch;
-    name_copy(ret->primary, in->primary);
+    decide_name_copy(ret->primary, in->primary);
     memcpy(&ret->switchover, &in->switchover, sizeof(ret->switchover));
-    name_copy(ret->switchover.target, in->switchover.target);
+    decide_name_copy(ret->switchover.target, in->switchover.target);
     memcpy(&ret->sync, &in->sync, sizeof(ret->sync));
     for (size_t i = 0; i < ARRAY_SIZE(decide_rules); i++) {
         if (decide_rules[i].predicate(&ctx)) {
@@ -811,7 +442,7 @@ int decide_rules_check(void)
         }
         /* Ascending ids are unique ids; a catch-all anywhere but last hides the rows after. */
         if ((i > 0 && strcmp(decide_rules[i - 1].id, r->id) >= 0) ||
-            (r->predicate == pred_always) != (i == n - 1)) {
+            (r->predicate == decide_pred_always) != (i == n - 1)) {
             return -EINVAL;
         }
         for (size_t j = 0; j < i; j++) {

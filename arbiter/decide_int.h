@@ -1,10 +1,11 @@
 /*
  * arbiter/decide_int.h
  *
- * Internal to arbiter/decide.c and arbiter/decide_pick.c: the facts of one decision
- * (struct decide_ctx, built once by decide.c before the rule table is walked), the candidate
- * choices decide_pick.c computes into it, and the few text helpers both files share. Nothing
- * outside those two files includes it; the public contract is decide.h.
+ * Internal to arbiter/decide.c, arbiter/decide_pick.c and the rule groups
+ * arbiter/decide_rules_control.c and arbiter/decide_rules_failover.c: the facts of one
+ * decision (struct decide_ctx, built once by decide.c before the rule table is walked), the
+ * candidate choices decide_pick.c computes into it, the rules' predicates and actions, and the
+ * few helpers these files share. Nothing else includes it; the public contract is decide.h.
  *
  * Layer: core
  */
@@ -125,5 +126,72 @@ void decide_pick_switchover_abort(struct decide_ctx *ctx);
 void decide_pick_adoption(struct decide_ctx *ctx);
 /* ctx->in rewritten at the adopted epoch with its claimant as primary (or none) into *adj. */
 void decide_pick_adopted_input(const struct decide_ctx *ctx, struct decide_input *adj);
+
+/* ---- shared helpers for the rule groups (decide.c) ---- */
+
+/* Copies a possibly unterminated name field, zero-padded. */
+void decide_name_copy(char dst[PROTO_NAME_MAX + 1], const char src[PROTO_NAME_MAX + 1]);
+/* True while a switchover is in its FENCING or CATCHUP phase. */
+bool decide_switchover_is_running(const struct decide_input *in);
+/* Makes member i the primary at the next epoch; any switchover is over. */
+void decide_promote(const struct decide_ctx *ctx, int i, struct decide_result *ret);
+
+/*
+ * ---- rule groups ----
+ * Each rule of decide.c's table is a predicate over the facts (true when the rule applies)
+ * and an action that writes the decision into ret; both read only ctx.
+ */
+
+/*
+ * Control rules (decide_rules_control.c): input, epoch adoption, manual failover,
+ * switchover, maintenance, bootstrap.
+ */
+bool decide_pred_invalid(const struct decide_ctx *ctx);
+bool decide_pred_epoch_conflict(const struct decide_ctx *ctx);
+bool decide_pred_epoch_adopt(const struct decide_ctx *ctx);
+bool decide_pred_epoch_adopt_wait(const struct decide_ctx *ctx);
+bool decide_pred_manual_refused(const struct decide_ctx *ctx);
+bool decide_pred_manual(const struct decide_ctx *ctx);
+bool decide_pred_switchover_refused(const struct decide_ctx *ctx);
+bool decide_pred_switchover_start(const struct decide_ctx *ctx);
+bool decide_pred_switchover_abort(const struct decide_ctx *ctx);
+bool decide_pred_switchover_catchup(const struct decide_ctx *ctx);
+bool decide_pred_switchover_promote(const struct decide_ctx *ctx);
+bool decide_pred_switchover_wait(const struct decide_ctx *ctx);
+bool decide_pred_maintenance(const struct decide_ctx *ctx);
+bool decide_pred_bootstrap_wait(const struct decide_ctx *ctx);
+bool decide_pred_bootstrap(const struct decide_ctx *ctx);
+void decide_act_invalid(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_epoch_conflict(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_epoch_adopt(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_epoch_adopt_wait(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_manual_refused(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_manual(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_switchover_drop(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_switchover_start(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_switchover_catchup(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_switchover_promote(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_switchover_wait(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_maintenance(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_bootstrap_wait(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_bootstrap(const struct decide_ctx *ctx, struct decide_result *ret);
+
+/* Failover rules (decide_rules_failover.c): stale primary, failover, steady-state orders. */
+bool decide_pred_stale(const struct decide_ctx *ctx);
+bool decide_pred_primary_streams(const struct decide_ctx *ctx);
+bool decide_pred_no_candidate(const struct decide_ctx *ctx);
+bool decide_pred_failover(const struct decide_ctx *ctx);
+bool decide_pred_primary_busy(const struct decide_ctx *ctx);
+bool decide_pred_assign(const struct decide_ctx *ctx);
+bool decide_pred_sync(const struct decide_ctx *ctx);
+bool decide_pred_always(const struct decide_ctx *ctx);
+void decide_act_stale(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_primary_streams(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_no_candidate(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_failover(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_primary_busy(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_assign(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_sync(const struct decide_ctx *ctx, struct decide_result *ret);
+void decide_act_steady(const struct decide_ctx *ctx, struct decide_result *ret);
 
 #endif

@@ -1,16 +1,18 @@
 /*
  * arbiter/server_int.h
  *
- * The inside of og-arbiter serve, shared by its two files: server.c (the loop, the command
- * queue and the REST handlers) and server_kube.c (Kubernetes mode: the controller's way to
- * the loop, kpub, the Lease). Nothing else includes it.
+ * The inside of og-arbiter serve, shared by its three files: server.c (the loop and the
+ * command queue), server_api.c (the REST handlers) and server_kube.c (Kubernetes mode: the
+ * controller's way to the loop, kpub, the Lease). Nothing else includes it.
  */
 #ifndef OG_ARBITER_SERVER_INT_H
 #define OG_ARBITER_SERVER_INT_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "arbiter/kctl.h"
 #include "arbiter/kctl_pub.h"
@@ -95,6 +97,14 @@ void server_cmd_free(struct server_cmd *c);
 int server_submit(struct server *s, struct server_cmd *c);
 /* True while this replica holds the Lease (always in local mode). Any thread. */
 bool server_is_leader(struct server *s);
+/* *ts = CLOCK_REALTIME now + ms, for pthread_cond_timedwait() on s->cond. */
+void server_deadline(struct timespec *ts, uint64_t ms);
+
+/*
+ * The REST route table (server_api.c), static and immutable; *ret_n gets its length. The
+ * handlers expect the struct server as the http_server's userdata.
+ */
+const struct http_route *server_api_routes(size_t *ret_n);
 
 /*
  * Kubernetes mode: loads the configuration of cfg->kube, starts kpub, the controller and
