@@ -718,13 +718,7 @@ static bool member_wait(struct member *m)
             break;
         }
         left = deadline - now;
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t) (left / 1000);
-        ts.tv_nsec += (long) (left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        ts = clock_deadline(CLOCK_MONOTONIC, left);
         (void) pthread_cond_timedwait(&m->cond, &m->env->mu, &ts);
     }
     m->kicked = false;

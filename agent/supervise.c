@@ -622,12 +622,7 @@ bool supervise_stop(struct supervise *s, uint64_t wait_ms)
         if (all || now >= deadline) {
             break;
         }
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 50 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        ts = clock_deadline(CLOCK_MONOTONIC, 50);
         (void) pthread_cond_timedwait(&s->env.ops_cond, &s->env.mu, &ts);
     }
     pthread_mutex_unlock(&s->env.mu);

@@ -60,21 +60,6 @@ struct uplink {
     struct uplink_worker pusher;
 };
 
-/* Absolute CLOCK_MONOTONIC time ms from now, for pthread_cond_timedwait. */
-static struct timespec uplink_deadline(uint64_t ms)
-{
-    struct timespec ts;
-
-    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t) (ms / 1000);
-    ts.tv_nsec += (long) (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* Builds the report: instances from the owner, the rest ours. Takes and releases u->mu. */
 static void uplink_fill(struct uplink_worker *w, uint32_t wait_ms)
 {
@@ -195,7 +180,8 @@ static void uplink_wait(struct uplink *u, uint64_t deadline_ms, bool for_kick)
             break;
         }
         /* Bounded steps: "until kicked" passes UINT64_MAX. */
-        ts = uplink_deadline(deadline_ms - now < 3600000 ? deadline_ms - now : 3600000);
+        ts = clock_deadline(CLOCK_MONOTONIC,
+                            deadline_ms - now < 3600000 ? deadline_ms - now : 3600000);
         (void) pthread_cond_timedwait(&u->cond, &u->mu, &ts);
     }
     pthread_mutex_unlock(&u->mu);

@@ -329,15 +329,8 @@ static void reset_caches(struct kpub *p)
 
 static void wait_ms(struct kpub *p, uint64_t ms)
 {
-    struct timespec ts;
+    struct timespec ts = clock_deadline(CLOCK_MONOTONIC, ms);
 
-    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t) (ms / 1000);
-    ts.tv_nsec += (long) (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
     (void) pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 }
 

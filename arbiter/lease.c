@@ -286,13 +286,7 @@ static bool lease_wait(struct lease *l, uint64_t until_ms)
         if (now_ms >= until_ms) {
             break;
         }
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t) ((until_ms - now_ms) / 1000);
-        ts.tv_nsec += (long) ((until_ms - now_ms) % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        ts = clock_deadline(CLOCK_MONOTONIC, until_ms - now_ms);
         (void) pthread_cond_timedwait(&l->cond, &l->mu, &ts);
     }
     stopping = l->stopping;

@@ -89,13 +89,7 @@ struct server_cmd *server_cmd_new(enum server_cmd_kind kind)
 
 void server_deadline(struct timespec *ts, uint64_t ms)
 {
-    (void) clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += (time_t) (ms / 1000);
-    ts->tv_nsec += (long) (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    *ts = clock_deadline(CLOCK_REALTIME, ms);
 }
 
 /* Hands c to the loop and waits for it; returns with c answered, or -ETIMEDOUT/-ECANCELED. */

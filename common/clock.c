@@ -44,3 +44,17 @@ const struct clock_ops clock_real = {
         .wall_ms = clock_real_wall,
         .data = NULL,
 };
+
+struct timespec clock_deadline(clockid_t clk, uint64_t ms)
+{
+    struct timespec ts;
+
+    (void) clock_gettime(clk, &ts);
+    ts.tv_sec += (time_t) (ms / 1000);
+    ts.tv_nsec += (long) (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
