@@ -69,10 +69,11 @@ struct kctl {
     uint64_t next_version;
 
     /* The controller thread's own state. */
-    bool relisted;     /* a (re)list ended: reconcile the world with it */
-    bool was_leader;   /* leadership seen at the last pass */
-    int label_state;   /* leader label last written: -1 unknown, 0 absent, 1 present */
-    bool label_failed; /* the pod cannot be labelled (missing): stop trying */
+    bool relisted;             /* a (re)list ended: reconcile the world with it */
+    uint64_t reconcile_due_ms; /* when to retry a reconciliation that did not finish */
+    bool was_leader;           /* leadership seen at the last pass */
+    int label_state;           /* leader label last written: -1 unknown, 0 absent, 1 present */
+    bool label_failed;         /* the pod cannot be labelled (missing): stop trying */
     uint64_t label_retry_ms;
     int last_watch_rc;
 };
@@ -563,7 +564,9 @@ static void kctl_reconcile_world(struct kctl *k)
                   "cluster %s/%s has no OpenGaussCluster resource any more: deleting it",
                   names[i].ns, names[i].name);
         if (kctl_world_delete(k, &names[i]) < 0) {
-            k->relisted = true; /* try again next pass */
+            /* Not gone yet (its instances are stopping) or the loop did not answer. */
+            k->relisted = true;
+            k->reconcile_due_ms = clock_now_ms() + KCTL_RETRY_MS;
         } else {
             kpub_remove(k->opt.kpub, names[i].ns, names[i].name);
         }
@@ -641,7 +644,7 @@ static void kctl_pass(struct kctl *k)
     uint64_t now = clock_now_ms();
 
     k->was_leader = leader;
-    if (k->relisted) {
+    if (k->relisted && now >= k->reconcile_due_ms) {
         k->relisted = false;
         kctl_reconcile_world(k);
     }
