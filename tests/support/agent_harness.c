@@ -21,106 +21,9 @@
 #include "tests/support/pgserver.h"
 #include "tests/support/testutil.h"
 
-#define AH_SWEEP_ROUNDS 50
-
-/* SIGCONT and SIGKILL every process working under dir, until none is left (bounded). */
-static void ah_sweep(const char *dir)
-{
-    size_t dlen = strlen(dir);
-
-    for (int round = 0; round < AH_SWEEP_ROUNDS; round++) {
-        DIR *d = opendir("/proc");
-        struct dirent *de;
-        int n = 0;
-
-        if (!d) {
-            return;
-        }
-        while ((de = readdir(d)) != NULL) {
-            char link[64], cwd[PATH_MAX];
-            uint32_t pid;
-            ssize_t len;
-
-            if (str_to_u32(de->d_name, 2, INT32_MAX, &pid) < 0 || (pid_t) pid == getpid()) {
-                continue;
-            }
-            (void) snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
-            len = readlink(link, cwd, sizeof(cwd) - 1);
-            if (len <= 0) {
-                continue;
-            }
-            cwd[len] = '\0';
-            if (strncmp(cwd, dir, dlen) != 0 || (cwd[dlen] != '/' && cwd[dlen] != '\0')) {
-                continue;
-            }
-            (void) kill((pid_t) pid, SIGCONT);
-            (void) kill((pid_t) pid, SIGKILL);
-            n++;
-        }
-        closedir(d);
-        if (n == 0) {
-            return;
-        }
-        tu_sleep_ms(100);
-    }
-}
-
-/* The watchdog: reads agent pids until EOF (the test is gone), then cleans up. */
-static void ah_watchdog(int fd, void *arg)
-{
-    const char *dir = arg;
-    pid_t agents[256];
-    size_t n = 0;
-    char buf[64];
-    size_t len = 0;
-
-    (void) setsid();
-    (void) chdir("/");
-    for (int other = 3; other < 1024; other++) {
-        if (other != fd) {
-            (void) close(other);
-        }
-    }
-    for (;;) {
-        ssize_t k = read(fd, buf + len, sizeof(buf) - 1 - len);
-        char *nl;
-
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            break;
-        }
-        len += (size_t) k;
-        buf[len] = '\0';
-        while ((nl = strchr(buf, '\n')) != NULL) {
-            uint32_t pid;
-
-            *nl = '\0';
-            if (str_to_u32(buf, 2, INT32_MAX, &pid) == 0 && n < 256) {
-                agents[n++] = (pid_t) pid;
-            }
-            len -= (size_t) (nl + 1 - buf);
-            memmove(buf, nl + 1, len + 1);
-        }
-        if (len >= sizeof(buf) - 1) {
-            len = 0;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        (void) kill(-agents[i], SIGKILL);
-        (void) kill(agents[i], SIGKILL);
-    }
-    ah_sweep(dir);
-    if (!getenv("OG_TEST_KEEP")) {
-        (void) tu_rmtree(dir);
-    }
-    _exit(0);
-}
-
 static int ah_start_watchdog(struct ah *h)
 {
-    return tu_watchdog_start(ah_watchdog, h->tmpdir, &h->watchdog_fd, &h->watchdog_pid);
+    return tu_dir_watchdog_start(h->tmpdir, &h->watchdog_fd, &h->watchdog_pid);
 }
 
 static void ah_node_init(struct ah *h, int i)
@@ -213,7 +116,6 @@ int ah_agent_start(struct ah *h, int i, const char *const *extra)
                             "--log-level",
                             "debug"};
     size_t n = 20;
-    char line[32];
     int r;
 
     for (size_t k = 0; extra && extra[k] && n < sizeof(argv) / sizeof(argv[0]) - 1; k++) {
@@ -224,10 +126,7 @@ int ah_agent_start(struct ah *h, int i, const char *const *extra)
     if (r < 0) {
         return r;
     }
-    (void) snprintf(line, sizeof(line), "%d\n", (int) nd->pid);
-    if (h->watchdog_fd >= 0) {
-        (void) !write(h->watchdog_fd, line, strlen(line));
-    }
+    tu_dir_watchdog_add(h->watchdog_fd, nd->pid);
     return 0;
 }
 
@@ -451,7 +350,7 @@ void ah_teardown(struct ah *h)
     for (int i = 0; i < h->n; i++) {
         (void) ah_agent_stop(h, i, SIGTERM);
     }
-    ah_sweep(h->tmpdir);
+    tu_sweep_dir(h->tmpdir);
     fake_arbiter_free(h->fa);
     h->fa = NULL;
     if (h->watchdog_fd >= 0) {

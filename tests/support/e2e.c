@@ -34,122 +34,12 @@
 #include "tests/support/pgserver.h"
 #include "tests/support/testutil.h"
 
-#define E2E_SWEEP_ROUNDS  50
 #define E2E_THREAD_MAX_MS (15 * 60 * 1000)
 #define E2E_MAX_OBS       20000
 
-/* ---- cleanup: sweep and watchdog (as agent_harness) --------------------------------------- */
-
-/* SIGCONT and SIGKILL every process working under dir, until none is left (bounded). */
-static void e2e_sweep(const char *dir)
-{
-    size_t dlen = strlen(dir);
-
-    for (int round = 0; round < E2E_SWEEP_ROUNDS; round++) {
-        DIR *d = opendir("/proc");
-        struct dirent *de;
-        int n = 0;
-
-        if (!d) {
-            return;
-        }
-        while ((de = readdir(d)) != NULL) {
-            char link[64], cwd[PATH_MAX];
-            uint32_t pid;
-            ssize_t len;
-
-            if (str_to_u32(de->d_name, 2, INT32_MAX, &pid) < 0 || (pid_t) pid == getpid()) {
-                continue;
-            }
-            (void) snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
-            len = readlink(link, cwd, sizeof(cwd) - 1);
-            if (len <= 0) {
-                continue;
-            }
-            cwd[len] = '\0';
-            if (strncmp(cwd, dir, dlen) != 0 || (cwd[dlen] != '/' && cwd[dlen] != '\0')) {
-                continue;
-            }
-            (void) kill((pid_t) pid, SIGCONT);
-            (void) kill((pid_t) pid, SIGKILL);
-            n++;
-        }
-        closedir(d);
-        if (n == 0) {
-            return;
-        }
-        tu_sleep_ms(100);
-    }
-}
-
-/* The watchdog: reads pids until EOF (the test is gone), then kills them and cleans up. */
-static void e2e_watchdog(int fd, void *arg)
-{
-    const char *dir = arg;
-    pid_t pids[256];
-    size_t n = 0;
-    char buf[64];
-    size_t len = 0;
-
-    (void) setsid();
-    (void) chdir("/");
-    for (int other = 3; other < 1024; other++) {
-        if (other != fd) {
-            (void) close(other);
-        }
-    }
-    for (;;) {
-        ssize_t k = read(fd, buf + len, sizeof(buf) - 1 - len);
-        char *nl;
-
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            break;
-        }
-        len += (size_t) k;
-        buf[len] = '\0';
-        while ((nl = strchr(buf, '\n')) != NULL) {
-            uint32_t pid;
-
-            *nl = '\0';
-            if (str_to_u32(buf, 2, INT32_MAX, &pid) == 0 && n < 256) {
-                pids[n++] = (pid_t) pid;
-            }
-            len -= (size_t) (nl + 1 - buf);
-            memmove(buf, nl + 1, len + 1);
-        }
-        if (len >= sizeof(buf) - 1) {
-            len = 0;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        (void) kill(-pids[i], SIGCONT);
-        (void) kill(pids[i], SIGCONT);
-        (void) kill(-pids[i], SIGKILL);
-        (void) kill(pids[i], SIGKILL);
-    }
-    e2e_sweep(dir);
-    if (!getenv("OG_TEST_KEEP")) {
-        (void) tu_rmtree(dir);
-    }
-    _exit(0);
-}
-
 static int e2e_start_watchdog(struct e2e *e)
 {
-    return tu_watchdog_start(e2e_watchdog, e->tmpdir, &e->watchdog_fd, &e->watchdog_pid);
-}
-
-static void e2e_watchdog_add(struct e2e *e, pid_t pid)
-{
-    char line[32];
-
-    (void) snprintf(line, sizeof(line), "%d\n", (int) pid);
-    if (e->watchdog_fd >= 0) {
-        (void) !write(e->watchdog_fd, line, strlen(line));
-    }
+    return tu_dir_watchdog_start(e->tmpdir, &e->watchdog_fd, &e->watchdog_pid);
 }
 
 /* ---- libpq, bounded on the client side ----------------------------------------------------- */
@@ -349,7 +239,7 @@ int e2e_arbiter_start(struct e2e *e)
     if (r < 0) {
         return r;
     }
-    e2e_watchdog_add(e, e->arbiter_pid);
+    tu_dir_watchdog_add(e->watchdog_fd, e->arbiter_pid);
     deadline = tu_now_ms() + 20000;
     for (int k = 0; k < 1000; k++) {
         if (e2e_api(e, "GET", "/readyz", NULL, NULL) == 200) {
@@ -403,7 +293,7 @@ int e2e_agent_start(struct e2e *e, int i)
         nd->agent_pid = -1;
         return r;
     }
-    e2e_watchdog_add(e, nd->agent_pid);
+    tu_dir_watchdog_add(e->watchdog_fd, nd->agent_pid);
     return 0;
 }
 
@@ -1333,7 +1223,7 @@ void e2e_teardown(struct e2e *e)
         }
     }
     (void) e2e_arbiter_kill(e);
-    e2e_sweep(e->tmpdir);
+    tu_sweep_dir(e->tmpdir);
     httpc_free(e->http);
     e->http = NULL;
     if (e->watchdog_fd >= 0) {

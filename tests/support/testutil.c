@@ -498,3 +498,119 @@ int tu_watchdog_start(void (*body)(int read_fd, void *arg), void *arg, int *ret_
     *ret_pid = pid;
     return 0;
 }
+
+/* ---- a watchdog for a test's directory and the programs it started ---- */
+
+#define TU_SWEEP_ROUNDS 50
+
+/* SIGCONT and SIGKILL every process working under dir, until none is left (bounded). */
+void tu_sweep_dir(const char *dir)
+{
+    size_t dlen = strlen(dir);
+
+    for (int round = 0; round < TU_SWEEP_ROUNDS; round++) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        int n = 0;
+
+        if (!d) {
+            return;
+        }
+        while ((de = readdir(d)) != NULL) {
+            char link[64], cwd[PATH_MAX];
+            uint32_t pid;
+            ssize_t len;
+
+            if (str_to_u32(de->d_name, 2, INT32_MAX, &pid) < 0 || (pid_t) pid == getpid()) {
+                continue;
+            }
+            (void) snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
+            len = readlink(link, cwd, sizeof(cwd) - 1);
+            if (len <= 0) {
+                continue;
+            }
+            cwd[len] = '\0';
+            if (strncmp(cwd, dir, dlen) != 0 || (cwd[dlen] != '/' && cwd[dlen] != '\0')) {
+                continue;
+            }
+            (void) kill((pid_t) pid, SIGCONT);
+            (void) kill((pid_t) pid, SIGKILL);
+            n++;
+        }
+        closedir(d);
+        if (n == 0) {
+            return;
+        }
+        tu_sleep_ms(100);
+    }
+}
+
+/* The watchdog: reads pids until EOF (the test is gone), then kills them and cleans up. */
+static void tu_dir_watchdog(int fd, void *arg)
+{
+    const char *dir = arg;
+    pid_t pids[256];
+    size_t n = 0;
+    char buf[64];
+    size_t len = 0;
+
+    (void) setsid();
+    (void) chdir("/");
+    for (int other = 3; other < 1024; other++) {
+        if (other != fd) {
+            (void) close(other);
+        }
+    }
+    for (;;) {
+        ssize_t k = read(fd, buf + len, sizeof(buf) - 1 - len);
+        char *nl;
+
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k <= 0) {
+            break;
+        }
+        len += (size_t) k;
+        buf[len] = '\0';
+        while ((nl = strchr(buf, '\n')) != NULL) {
+            uint32_t pid;
+
+            *nl = '\0';
+            if (str_to_u32(buf, 2, INT32_MAX, &pid) == 0 && n < 256) {
+                pids[n++] = (pid_t) pid;
+            }
+            len -= (size_t) (nl + 1 - buf);
+            memmove(buf, nl + 1, len + 1);
+        }
+        if (len >= sizeof(buf) - 1) {
+            len = 0;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        (void) kill(-pids[i], SIGCONT);
+        (void) kill(pids[i], SIGCONT);
+        (void) kill(-pids[i], SIGKILL);
+        (void) kill(pids[i], SIGKILL);
+    }
+    tu_sweep_dir(dir);
+    if (!getenv("OG_TEST_KEEP")) {
+        (void) tu_rmtree(dir);
+    }
+    _exit(0);
+}
+
+int tu_dir_watchdog_start(const char *dir, int *ret_fd, pid_t *ret_pid)
+{
+    return tu_watchdog_start(tu_dir_watchdog, (void *) dir, ret_fd, ret_pid);
+}
+
+void tu_dir_watchdog_add(int fd, pid_t pid)
+{
+    char line[32];
+
+    (void) snprintf(line, sizeof(line), "%d\n", (int) pid);
+    if (fd >= 0) {
+        (void) !write(fd, line, strlen(line));
+    }
+}

@@ -68,6 +68,18 @@ int tu_kill_wait(pid_t pid, int sig, uint64_t timeout_ms);
  */
 int tu_watchdog_start(void (*body)(int read_fd, void *arg), void *arg, int *ret_fd, pid_t *ret_pid);
 
+/* SIGCONTs and SIGKILLs every process whose working directory is under dir, until none is left
+ * (bounded: 50 rounds of 100 ms). */
+void tu_sweep_dir(const char *dir);
+/*
+ * A watchdog for a test's directory dir (borrowed; must outlive the call only): when the test
+ * process dies or closes *ret_fd, it kills the process groups announced with
+ * tu_dir_watchdog_add, sweeps dir and removes it (unless OG_TEST_KEEP is set). 0 or -errno.
+ */
+int tu_dir_watchdog_start(const char *dir, int *ret_fd, pid_t *ret_pid);
+/* Announces pid (a process group leader started by the test) to the watchdog on fd (< 0: none). */
+void tu_dir_watchdog_add(int fd, pid_t pid);
+
 /* True while pid exists and is not a zombie. */
 bool tu_pid_alive(pid_t pid);
 
